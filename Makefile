@@ -1,0 +1,70 @@
+# postvault: `make run` starts the appliance in development mode, `make test`
+# runs every test. Missing system tools are installed with apt-get when we are
+# root (see `deps`); otherwise the tests that need them say so and skip.
+
+GO       ?= go
+BUILD    := build
+DATA     ?= data
+BIN      := $(BUILD)/postvault
+GOFLAGS_TEST ?= -race -shuffle=on -timeout 40m
+
+# Debian packages the tests and tools use, as "command:package".
+DEB_TOOLS := mdadm:mdadm qemu-system-x86_64:qemu-system-x86 \
+	mksquashfs:squashfs-tools mcopy:mtools mkfs.vfat:dosfstools mkfs.ext4:e2fsprogs \
+	swaks:swaks curl:curl python3:python3 sgdisk:gdisk
+DEB_FILES := /usr/share/OVMF/OVMF_CODE.fd:ovmf /usr/lib/systemd/boot/efi/systemd-bootx64.efi:systemd-boot-efi
+
+.PHONY: all build run test test-short vet deps fuzz bench image qemu clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./firmware/cmd/postvault
+
+# Development mode: five file-backed members under $(DATA), RAID-6 on first
+# start, every service on a loopback high port (printed at start).
+run: build
+	$(BIN) serve --dev $(DATA)
+
+deps:
+	@missing=""; \
+	for t in $(DEB_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
+	for f in $(DEB_FILES); do [ -e $${f%%:*} ] || missing="$$missing $${f#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >$(BUILD)/apt.log 2>&1 || \
+				{ mkdir -p $(BUILD); echo "apt-get failed, see $(BUILD)/apt.log"; }; \
+		else \
+			echo "not root: missing$$missing; tests that need them will skip"; \
+		fi; \
+	fi
+	@mkdir -p $(BUILD)
+
+vet:
+	$(GO) vet ./...
+	GOARCH=386 $(GO) vet ./...
+	GOARCH=arm GOARM=7 $(GO) vet ./...
+
+# The whole suite, as CI runs it (.ci/run calls exactly this).
+test: deps vet
+	$(GO) test $(GOFLAGS_TEST) ./...
+
+test-short:
+	$(GO) test -short ./...
+
+# Long fuzzing and exhaustive crash-point runs: not part of `make test`.
+FUZZTIME ?= 60s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+	POSTVAULT_EXHAUSTIVE=1 $(GO) test -timeout 3h ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BUILD)

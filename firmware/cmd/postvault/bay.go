@@ -1,0 +1,3 @@
+package main
+
+func bayMain(io stdio, args []string) error { return errNotYet }

@@ -1,0 +1,3 @@
+package main
+
+func raidMain(io stdio, args []string) error { return errNotYet }

@@ -1,0 +1,3 @@
+package main
+
+func serveMain(io stdio, args []string) error { return errNotYet }
