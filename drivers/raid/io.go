@@ -1,0 +1,443 @@
+package raid
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Size is the volume's usable bytes.
+func (a *Array) Size() int64 { return a.geo.size() }
+
+// ChunkSize is the bytes of one chunk on one member.
+func (a *Array) ChunkSize() int64 { return a.geo.chunk }
+
+// StripeSize is the data bytes of one full stripe (chunk x data members).
+// Writes of whole, aligned stripes need no read and, on stripes that hold
+// nothing (never written or discarded), no journal.
+func (a *Array) StripeSize() int64 { return a.geo.stripeSize() }
+
+var errClosed = errors.New("raid: array is closed")
+
+// ReadAt reads len(p) bytes of the volume at off. Chunks on missing or
+// failing members are reconstructed from the others; a chunk that a member
+// fails to read is rewritten from redundancy, as md does.
+func (a *Array) ReadAt(p []byte, off int64) (int, error) {
+	if a.closed.Load() {
+		return 0, errClosed
+	}
+	if off < 0 {
+		return 0, fmt.Errorf("raid: read at negative offset %d", off)
+	}
+	var eof error
+	if size := a.Size(); off+int64(len(p)) > size {
+		if off >= size {
+			return 0, io.EOF
+		}
+		p, eof = p[:size-off], io.EOF
+	}
+	ss := a.geo.stripeSize()
+	n := 0
+	for n < len(p) {
+		s := (off + int64(n)) / ss
+		in := (off + int64(n)) % ss
+		l := int(min(int64(len(p)-n), ss-in))
+		unlock := a.locks.rlock(s)
+		err := a.readStripe(s, in, p[n:n+l])
+		unlock()
+		if err != nil {
+			return n, err
+		}
+		n += l
+	}
+	return n, eof
+}
+
+// readStripe fills b with the stripe's data bytes from in.
+func (a *Array) readStripe(s, in int64, b []byte) error {
+	g := a.geo
+	direct := true
+	for pos := int64(0); pos < int64(len(b)); {
+		k := int((in + pos) / g.chunk)
+		c := (in + pos) % g.chunk
+		l := min(int64(len(b))-pos, g.chunk-c)
+		m, ok := a.usable(g.roleOf(s, k), s)
+		if !ok {
+			direct = false
+			break
+		}
+		if _, err := m.ReadAt(b[pos:pos+l], g.memberOffset(s, c)); err != nil {
+			direct = false
+			break
+		}
+		a.overlay.apply(s, g.roleOf(s, k), c, b[pos:pos+l])
+		pos += l
+	}
+	if direct {
+		return nil
+	}
+	// Degraded or failing: read the union of the chunk ranges from every
+	// shard and reconstruct.
+	lo, hi := g.chunk, int64(0)
+	for pos := int64(0); pos < int64(len(b)); {
+		c := (in + pos) % g.chunk
+		l := min(int64(len(b))-pos, g.chunk-c)
+		lo, hi = min(lo, c), max(hi, c+l)
+		pos += l
+	}
+	shards, err := a.readShardsLocked(s, lo, hi, -1)
+	if err != nil {
+		return err
+	}
+	for pos := int64(0); pos < int64(len(b)); {
+		k := int((in + pos) / g.chunk)
+		c := (in + pos) % g.chunk
+		l := min(int64(len(b))-pos, g.chunk-c)
+		copy(b[pos:pos+l], shards[k][c-lo:c-lo+l])
+		pos += l
+	}
+	return nil
+}
+
+// readShardsLocked returns every shard of stripe s (data in stripe order,
+// then P, then Q) for bytes [lo, hi) of the chunk. Shards on missing,
+// faulty or not yet rebuilt members, on role skip (-1: none) and those a
+// member fails to read are reconstructed; the ones that failed to read are
+// rewritten in place (md's read-error repair). The caller holds the stripe
+// lock.
+func (a *Array) readShardsLocked(s, lo, hi int64, skip int) ([][]byte, error) {
+	g := a.geo
+	n := hi - lo
+	shards := make([][]byte, g.disks)
+	buf := make([]byte, int64(g.disks)*n)
+	var missing, readFailed []int
+	for i := range g.disks {
+		r := g.roleOf(s, i)
+		b := buf[int64(i)*n : int64(i+1)*n]
+		m, ok := a.usable(r, s)
+		if !ok || r == skip {
+			shards[i] = b[:0]
+			missing = append(missing, i)
+			continue
+		}
+		if _, err := m.ReadAt(b, g.memberOffset(s, lo)); err != nil {
+			shards[i] = b[:0]
+			missing = append(missing, i)
+			readFailed = append(readFailed, i)
+			continue
+		}
+		a.overlay.apply(s, r, lo, b)
+		shards[i] = b
+	}
+	if len(missing) > g.parity {
+		for _, i := range readFailed {
+			a.failMember(g.roleOf(s, i), errors.New("read error"))
+		}
+		return nil, fmt.Errorf("raid: stripe %d: %d of %d chunks unavailable, parity covers %d: %w",
+			s, len(missing), g.disks, g.parity, ErrFailed)
+	}
+	if err := a.codec.reconstruct(shards); err != nil {
+		return nil, err
+	}
+	if !a.readOnly {
+		for _, i := range readFailed {
+			r := g.roleOf(s, i)
+			if m := a.writable(r); m != nil {
+				if _, err := m.WriteAt(shards[i], g.memberOffset(s, lo)); err != nil {
+					a.failMember(r, err)
+				}
+			}
+		}
+	}
+	return shards, nil
+}
+
+// writeShardLocked writes b at byte lo of stripe s's chunk on role r,
+// without journal; a write error fails the member. The caller holds the
+// stripe lock.
+func (a *Array) writeShardLocked(r int, s, lo int64, b []byte) error {
+	m := a.writable(r)
+	if m == nil {
+		return fmt.Errorf("raid: role %d has no writable member", r)
+	}
+	if _, err := m.WriteAt(b, a.geo.memberOffset(s, lo)); err != nil {
+		a.failMember(r, err)
+		return fmt.Errorf("raid: role %d: %w", r, err)
+	}
+	return nil
+}
+
+// WriteAt writes p to the volume at off. When it returns the data is in
+// place (visible to reads) but durable only after Flush.
+func (a *Array) WriteAt(p []byte, off int64) (int, error) {
+	if err := a.checkWrite(off, int64(len(p))); err != nil {
+		return 0, err
+	}
+	if err := a.ensureDirty(); err != nil {
+		return 0, err
+	}
+	ss := a.geo.stripeSize()
+	n := 0
+	for n < len(p) {
+		s := (off + int64(n)) / ss
+		in := (off + int64(n)) % ss
+		l := int(min(int64(len(p)-n), ss-in))
+		if err := a.writeStripe(s, in, p[n:n+l]); err != nil {
+			return n, err
+		}
+		n += l
+	}
+	return n, nil
+}
+
+func (a *Array) checkWrite(off, n int64) error {
+	switch {
+	case a.closed.Load():
+		return errClosed
+	case a.readOnly:
+		return ErrReadOnly
+	case off < 0 || off+n > a.Size():
+		return fmt.Errorf("raid: write of %d bytes at %d is outside the volume of %d bytes", n, off, a.Size())
+	case a.failedNow():
+		return ErrFailed
+	}
+	return nil
+}
+
+// writeStripe writes data at byte in of stripe s's data.
+func (a *Array) writeStripe(s, in int64, data []byte) error {
+	unlock := a.locks.lock(s)
+	defer unlock()
+	g := a.geo
+	used := a.used.isUsed(s)
+	full := in == 0 && int64(len(data)) == g.stripeSize()
+	shards := make([][]byte, g.disks)
+	buf := make([]byte, int64(g.disks)*g.chunk)
+	for i := range shards {
+		shards[i] = buf[int64(i)*g.chunk : int64(i+1)*g.chunk]
+	}
+	if used && !full {
+		cur, err := a.readShardsLocked(s, 0, g.chunk, -1)
+		if err != nil {
+			return err
+		}
+		for i := range g.data {
+			copy(shards[i], cur[i])
+		}
+	}
+	copy(buf[in:], data) // data shards are contiguous at the front of buf
+	if err := a.codec.encode(shards); err != nil {
+		return err
+	}
+	changed, lo, hi := a.changedShards(in, int64(len(data)), used)
+	rec := &jrecord{stripe: s, lo: lo, hi: hi}
+	for _, i := range changed {
+		rec.entries = append(rec.entries, jentry{role: uint16(g.roleOf(s, i)), crc: crc32c(shards[i])})
+	}
+	if used {
+		rec.data = make([]byte, 0, int64(len(changed))*(hi-lo))
+		for _, i := range changed {
+			rec.data = append(rec.data, shards[i][lo:hi]...)
+		}
+		if err := a.jr.append(rec, a.journalTargets(rec)); err != nil {
+			return err
+		}
+		defer a.jr.done(rec.seq)
+	}
+	for k, i := range changed {
+		r := g.roleOf(s, i)
+		if m := a.writable(r); m != nil {
+			if _, err := m.WriteAt(shards[i][lo:hi], g.memberOffset(s, lo)); err != nil {
+				a.failMember(r, err)
+				continue
+			}
+		}
+		a.crcs.set(r, s, rec.entries[k].crc)
+	}
+	a.used.set(s, true)
+	if a.failedNow() {
+		return ErrFailed
+	}
+	return nil
+}
+
+// changedShards lists the shards a write of n bytes at in changes and the
+// byte range of the chunk it covers, rounded out to 4 KiB. A stripe that
+// holds nothing is written whole.
+func (a *Array) changedShards(in, n int64, used bool) ([]int, int64, int64) {
+	g := a.geo
+	var out []int
+	if !used {
+		for i := range g.disks {
+			out = append(out, i)
+		}
+		return out, 0, g.chunk
+	}
+	first, last := int(in/g.chunk), int((in+n-1)/g.chunk)
+	lo, hi := in%g.chunk, (in+n-1)%g.chunk+1
+	if first != last {
+		lo, hi = 0, g.chunk // the union of [x, chunk) and [0, y) spans the chunk
+	}
+	for i := first; i <= last; i++ {
+		out = append(out, i)
+	}
+	for i := g.data; i < g.disks; i++ {
+		out = append(out, i)
+	}
+	lo = lo &^ (metaAlign - 1)
+	hi = min(roundUp(hi, metaAlign), g.chunk)
+	return out, lo, hi
+}
+
+// journalTargets picks the members that keep a record: the writable
+// members it changes, topped up to parity+1 copies from the others.
+func (a *Array) journalTargets(rec *jrecord) []int {
+	var out []int
+	in := map[int]bool{}
+	for _, e := range rec.entries {
+		if a.writable(int(e.role)) != nil {
+			out = append(out, int(e.role))
+			in[int(e.role)] = true
+		}
+	}
+	for r := 0; r < a.geo.disks && len(out) < a.geo.parity+1; r++ {
+		if !in[r] && a.writable(r) != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Discard says the volume range holds nothing of value. Whole stripes in it
+// are marked unused: rebuild and scrub skip them, and the next write to one
+// goes in place without journal.
+func (a *Array) Discard(off, length int64) error {
+	if a.closed.Load() {
+		return errClosed
+	}
+	if a.readOnly {
+		return ErrReadOnly
+	}
+	if off < 0 || length < 0 || off+length > a.Size() {
+		return fmt.Errorf("raid: discard of %d bytes at %d is outside the volume of %d bytes", length, off, a.Size())
+	}
+	ss := a.geo.stripeSize()
+	for s := roundUp(off, ss) / ss; (s+1)*ss <= off+length; s++ {
+		unlock := a.locks.lock(s)
+		a.used.set(s, false)
+		unlock()
+	}
+	return nil
+}
+
+// Flush makes every completed write durable with its parity: in-place data,
+// chunk checksums and the used map reach the media, then the journal is
+// checkpointed.
+func (a *Array) Flush() error {
+	if a.closed.Load() {
+		return errClosed
+	}
+	if a.readOnly {
+		return nil
+	}
+	x := a.jr.appliedUpTo()
+	if err := a.syncMeta(); err != nil {
+		return err
+	}
+	if err := a.jr.checkpoint(x); err != nil {
+		return err
+	}
+	if a.failedNow() {
+		return ErrFailed
+	}
+	return nil
+}
+
+// syncMeta writes changed checksum and used-map pages and flushes every
+// writable member.
+func (a *Array) syncMeta() error {
+	usedPages := a.used.takeDirty(false)
+	var wg sync.WaitGroup
+	for r := range a.geo.disks {
+		m := a.writable(r)
+		if m == nil {
+			continue
+		}
+		crcPages := a.crcs.pages(r)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.writeMetaPages(m, crcPages, usedPages); err != nil {
+				a.failMember(r, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if a.failedNow() {
+		return ErrFailed
+	}
+	return nil
+}
+
+func (a *Array) writeMetaPages(m Member, crcPages, usedPages map[int64][]byte) error {
+	for p, b := range crcPages {
+		if _, err := m.WriteAt(b, a.meta.CRCOffset+p*metaAlign); err != nil {
+			return err
+		}
+	}
+	for p, b := range usedPages {
+		if _, err := m.WriteAt(b, a.meta.UsedOffset+p*metaAlign); err != nil {
+			return err
+		}
+	}
+	return m.Flush()
+}
+
+// Close flushes, marks the array clean in the superblocks and closes the
+// members.
+func (a *Array) Close() error {
+	if a.closed.Swap(true) {
+		return errClosed
+	}
+	var err error
+	if !a.readOnly {
+		a.closed.Store(false)
+		err = a.Flush()
+		a.closed.Store(true)
+		if err == nil && a.dirty.Load() {
+			a.mu.Lock()
+			a.master.ResyncOffset = maxSector
+			a.mu.Unlock()
+			err = a.writeSuperblocks(true)
+		}
+	}
+	a.mu.Lock()
+	all := append(append([]*slot(nil), a.roles...), a.spares...)
+	a.mu.Unlock()
+	for _, s := range all {
+		if s.m != nil {
+			if cerr := s.m.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+	}
+	return err
+}
+
+// ensureDirty marks the array dirty in the superblocks before its first
+// write, as md does (resync_offset 0), so that md and we know a crash may
+// have left stripes to check.
+func (a *Array) ensureDirty() error {
+	if a.dirty.Load() {
+		return nil
+	}
+	a.mu.Lock()
+	a.master.ResyncOffset = 0
+	a.mu.Unlock()
+	if err := a.writeSuperblocks(true); err != nil {
+		return err
+	}
+	a.dirty.Store(true)
+	return nil
+}
