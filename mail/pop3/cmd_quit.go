@@ -21,11 +21,13 @@ func (c *conn) handleQuit(cmd command) error {
 	if len(uids) > 0 {
 		if err := c.drop.Expunge(c.s.ctx, uids); err != nil {
 			c.log.Error("quit: expunge", "messages", len(uids), "err", err)
+			c.release()
 			c.writeErr(&Error{Code: CodeSysTemp, Text: "some deleted messages not removed; try again later"})
 			return errQuit
 		}
 		c.log.Info("quit: expunged", "messages", len(uids))
 	}
+	c.release() // before the answer, so that the client's next login finds the maildrop free
 	left := len(c.msgs) - len(uids)
 	c.writeOK("%s", fmt.Sprintf("bye (%d messages left)", left))
 	return errQuit

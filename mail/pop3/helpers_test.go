@@ -2,8 +2,10 @@ package pop3_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -200,4 +202,27 @@ func (c *client) startTLS(pool *x509.CertPool) {
 // msg builds a message with CRLF line ends from lines.
 func msg(lines ...string) []byte {
 	return []byte(strings.Join(lines, "\r\n") + "\r\n")
+}
+
+type tlsFreeDialer struct{}
+
+func (tlsFreeDialer) dial(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }
+
+var errSome = errors.New("some store error")
+
+func newReader(nc net.Conn) *bufio.Reader { return bufio.NewReader(nc) }
+
+func mustListen(t testing.TB) net.Listener {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// e0 is a backend that nobody logs in to.
+type e0 struct{}
+
+func (e0) Login(context.Context, string, string) (pop3.Maildrop, error) {
+	return nil, pop3.ErrAuthFailed
 }

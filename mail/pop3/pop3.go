@@ -96,7 +96,7 @@ var ErrInUse = errors.New("pop3: maildrop in use")
 
 // Response codes (RFC 2449 section 8, RFC 3206).
 const (
-	CodeInUse      = "IN-USE"     // the maildrop is locked by another session
+	CodeInUse      = "IN-USE"      // the maildrop is locked by another session
 	CodeLoginDelay = "LOGIN-DELAY" // logins too frequent
 	CodeAuth       = "AUTH"        // the credentials are wrong, or plaintext auth is refused
 	CodeSysTemp    = "SYS/TEMP"    // a temporary system problem

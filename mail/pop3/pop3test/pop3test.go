@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/postvault/postvault/mail/pop3"
@@ -146,4 +147,12 @@ func (m *maildrop) Close() error {
 	}
 	m.closed = true
 	return nil
+}
+
+// Expunge removes a message from name's INBOX, as another protocol would.
+func (b *Backend) Expunge(name string, uid uint32) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a := b.accounts[name]
+	a.msgs = slices.DeleteFunc(a.msgs, func(m msg) bool { return m.uid == uid })
 }
