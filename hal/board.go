@@ -11,6 +11,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/physic"
 
+	"github.com/postvault/postvault/hal/gpioline"
 	"github.com/postvault/postvault/hal/sim"
 )
 
@@ -61,6 +62,9 @@ type Options struct {
 	Solid bool
 	// Root is the sysfs root the backends and Detect read. "" means "/sys".
 	Root string
+	// Lines finds GPIO lines. Nil means the kernel's, through periph's
+	// gpioioctl; tests pass periph's gpiotest pins.
+	Lines gpioline.Lookup
 	// SimLog receives the LED writes of the simulated profile. Nil: Open
 	// makes one; read it back with Board.SimLog.
 	SimLog *sim.Log
