@@ -4,6 +4,6 @@ package pop3
 // derived from UIDVALIDITY and UID (see UIDL), so stable across sessions and
 // restarts and the same message as IMAP's INBOX.
 func (c *conn) handleUidl(cmd command) error {
-	v := c.drop.UIDValidity()
+	v := c.uidValidity
 	return c.listing(cmd, func(i int) string { return UIDL(v, c.msgs[i].UID) })
 }

@@ -39,10 +39,11 @@ type conn struct {
 	user     string // from USER, for PASS
 	commands int    // commands received before login
 
-	drop    Maildrop
-	account string
-	msgs    []Message // the maildrop at login; msgs[i] is message number i+1
-	deleted []bool    // deleted[i]: message i+1 is marked by DELE
+	drop        Maildrop
+	account     string
+	msgs        []Message // the maildrop at login; msgs[i] is message number i+1
+	uidValidity uint32    // the INBOX's UIDVALIDITY at login
+	deleted     []bool    // deleted[i]: message i+1 is marked by DELE
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

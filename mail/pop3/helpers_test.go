@@ -223,6 +223,6 @@ func mustListen(t testing.TB) net.Listener {
 // e0 is a backend that nobody logs in to.
 type e0 struct{}
 
-func (e0) Login(context.Context, string, string) (pop3.Maildrop, error) {
+func (e0) Login(context.Context, string, string, string) (pop3.Maildrop, error) {
 	return nil, pop3.ErrAuthFailed
 }

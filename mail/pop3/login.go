@@ -27,7 +27,7 @@ func (c *conn) login(username, password string) error {
 		c.log.Warn("login refused: too many failures", "user", username, "wait", wait.Round(time.Second).String())
 		return &Error{Code: CodeLoginDelay, Text: fmt.Sprintf("too many failed logins; try again in %d seconds", int(wait.Seconds())+1)}
 	}
-	drop, err := c.s.be.Login(c.s.ctx, username, password)
+	drop, err := c.s.be.Login(c.s.ctx, username, password, remote.String())
 	var pe *Error
 	switch {
 	case err == nil:
@@ -51,7 +51,7 @@ func (c *conn) login(username, password string) error {
 		c.log.Info("login: maildrop in use", "account", account)
 		return errInUse
 	}
-	msgs, err := drop.List(c.s.ctx)
+	msgs, validity, err := drop.List(c.s.ctx)
 	if err != nil {
 		drop.Close()
 		c.s.unlock(account, c)
@@ -59,6 +59,7 @@ func (c *conn) login(username, password string) error {
 		return errSysTemp
 	}
 	c.drop, c.account, c.msgs, c.deleted = drop, account, msgs, make([]bool, len(msgs))
+	c.uidValidity = validity
 	c.state = stateTransaction
 	c.log = c.log.With("account", account)
 	c.log.Info("login", "tls", c.tls, "messages", len(msgs))

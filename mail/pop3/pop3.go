@@ -51,11 +51,12 @@ import (
 // Backend is what the POP3 server needs from the mail store.
 type Backend interface {
 	// Login checks username and password with the store's authentication
-	// and returns the account's maildrop (its INBOX). Wrong credentials
+	// and returns the account's maildrop (its INBOX). remote is the
+	// client's address, for the store's log. Wrong credentials
 	// return an error wrapping ErrAuthFailed (or an *Error); the server
 	// answers both the same way, so that a client learns nothing about
 	// which account exists.
-	Login(ctx context.Context, username, password string) (Maildrop, error)
+	Login(ctx context.Context, username, password, remote string) (Maildrop, error)
 }
 
 // Maildrop is one account's INBOX, open for one POP3 session.
@@ -63,10 +64,9 @@ type Maildrop interface {
 	// Account names the account, stably and uniquely: it keys the
 	// exclusive maildrop lock and appears in logs.
 	Account() string
-	// UIDValidity is the INBOX's IMAP UIDVALIDITY.
-	UIDValidity() uint32
-	// List returns the INBOX's messages in ascending UID order.
-	List(ctx context.Context) ([]Message, error)
+	// List returns the INBOX's messages in ascending UID order, and the
+	// INBOX's IMAP UIDVALIDITY at the same instant.
+	List(ctx context.Context) (msgs []Message, uidValidity uint32, err error)
 	// Open returns the raw message (RFC 5322 octets) with this UID, to be
 	// read as a stream. A message expunged meanwhile (by IMAP) returns an
 	// error wrapping ErrNoMessage.

@@ -75,7 +75,7 @@ func (b *Backend) UIDs(name string) []uint32 {
 }
 
 // Login implements pop3.Backend.
-func (b *Backend) Login(ctx context.Context, username, password string) (pop3.Maildrop, error) {
+func (b *Backend) Login(ctx context.Context, username, password, remote string) (pop3.Maildrop, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.FailLogin != nil {
@@ -94,17 +94,16 @@ type maildrop struct {
 	closed bool
 }
 
-func (m *maildrop) Account() string     { return m.a.name }
-func (m *maildrop) UIDValidity() uint32 { return m.a.uidValidity }
+func (m *maildrop) Account() string { return m.a.name }
 
-func (m *maildrop) List(ctx context.Context) ([]pop3.Message, error) {
+func (m *maildrop) List(ctx context.Context) ([]pop3.Message, uint32, error) {
 	m.b.mu.Lock()
 	defer m.b.mu.Unlock()
 	var out []pop3.Message
 	for _, x := range m.a.msgs {
 		out = append(out, pop3.Message{UID: x.uid, Size: int64(len(x.body))})
 	}
-	return out, nil
+	return out, m.a.uidValidity, nil
 }
 
 func (m *maildrop) Open(ctx context.Context, uid uint32) (io.ReadCloser, error) {
@@ -156,3 +155,4 @@ func (b *Backend) Expunge(name string, uid uint32) {
 	a := b.accounts[name]
 	a.msgs = slices.DeleteFunc(a.msgs, func(m msg) bool { return m.uid == uid })
 }
+var _ pop3.Maildrop = (*maildrop)(nil)
