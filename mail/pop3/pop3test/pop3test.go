@@ -155,4 +155,5 @@ func (b *Backend) Expunge(name string, uid uint32) {
 	a := b.accounts[name]
 	a.msgs = slices.DeleteFunc(a.msgs, func(m msg) bool { return m.uid == uid })
 }
+
 var _ pop3.Maildrop = (*maildrop)(nil)
