@@ -129,8 +129,10 @@ func TestTestdata(t *testing.T) {
 		t.Skip("run with -update to rewrite testdata/")
 	}
 	for name, mk := range map[string]func(string) (*satatest.Tree, error){
-		"qemu-q35": func(d string) (*satatest.Tree, error) { return qemuTree(d, []string{"sda", "sdb", "sdc", "sdd", "sde"}) },
-		"pc":       pcTree,
+		"qemu-q35": func(d string) (*satatest.Tree, error) {
+			return qemuTree(d, []string{"sda", "sdb", "sdc", "sdd", "sde"})
+		},
+		"pc": pcTree,
 	} {
 		dir := filepath.Join("testdata", name)
 		os.RemoveAll(dir)
