@@ -63,6 +63,23 @@ fuzz:
 	done
 	POSTVAULT_EXHAUSTIVE=1 $(GO) test -timeout 3h ./...
 
+# The flashable boot image (docs/image.md): the Go init and postvault,
+# cross-built for linux/amd64, packed with the gokrazy kernel into
+# $(BUILD)/postvault.img (GPT, FAT boot with systemd-boot, squashfs roots A/B).
+IMAGE     := $(BUILD)/postvault.img
+IMAGE_BIN := $(BUILD)/image
+XGO       := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+image: deps
+	@mkdir -p $(IMAGE_BIN)
+	$(XGO) -o $(IMAGE_BIN)/init ./firmware/cmd/init
+	$(XGO) -o $(IMAGE_BIN)/postvault ./firmware/cmd/postvault
+	$(GO) run ./gokrazy/cmd/mkimage -o $(IMAGE) -init $(IMAGE_BIN)/init -program postvault=$(IMAGE_BIN)/postvault
+
+# Boot the image in QEMU (TCG) with five persistent SATA disks under
+# $(BUILD)/qemu; host forwards on 127.0.0.1 are printed at start.
+qemu: image
+	$(GO) run ./qemu/cmd/pvqemu -image $(IMAGE) -disks $(BUILD)/qemu
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
