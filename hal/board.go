@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -91,8 +92,10 @@ type Board struct {
 	name, model string
 	bays        []*Bay
 	sensors     []physic.SenseEnv
-	release     func() error
 	simLog      *sim.Log
+	closeOnce   sync.Once
+	release     func() error // run once by Close
+	closeErr    error
 
 	e      *engine
 	status *led
@@ -225,11 +228,11 @@ func (b *Board) Halt() error {
 // LEDs as they are (call Halt first to turn them off): a tool that set a
 // steady pattern wants it to stay. Calls after Close fail.
 func (b *Board) Close() error {
-	b.e.stop()
-	if b.release != nil {
-		r := b.release
-		b.release = nil
-		return r()
-	}
-	return nil
+	b.closeOnce.Do(func() {
+		b.e.stop()
+		if b.release != nil {
+			b.closeErr = b.release()
+		}
+	})
+	return b.closeErr
 }

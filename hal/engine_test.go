@@ -233,3 +233,5 @@ func TestNoFlicker(t *testing.T) {
 		})
 	}
 }
+
+func newFake() *clockwork.FakeClock { return clockwork.NewFakeClockAt(t0) }
