@@ -101,9 +101,9 @@ type Alias struct {
 
 // MailboxInfo is one entry of Account.Mailboxes.
 type MailboxInfo struct {
-	Name       string // UTF-8, hierarchy separator "/", "INBOX" for the inbox
-	SpecialUse string // `\Sent`, `\Trash`, `\Drafts`, `\Junk`, `\Archive` or ""
-	Subscribed bool
+	Name        string // UTF-8, hierarchy separator "/", "INBOX" for the inbox
+	SpecialUse  string // `\Sent`, `\Trash`, `\Drafts`, `\Junk`, `\Archive` or ""
+	Subscribed  bool
 	HasChildren bool
 }
 
@@ -220,6 +220,8 @@ type Event struct {
 	Message Message
 	ModSeq  uint64 // the modseq of the change; mailbox HIGHESTMODSEQ after it
 	Status  Status // the mailbox's status right after the change
+
+	acct uint32
 }
 
 // Problem is damage found in the store: a record whose checksum fails and
@@ -235,26 +237,26 @@ type Problem struct {
 
 // Stats are figures for `postvault store stats` and the status page.
 type Stats struct {
-	VolumeBytes     int64
-	SegmentSize     int64
-	Segments        int
-	FreeSegments    int
-	LiveBytes       int64 // bytes of records still referenced
-	LogBytes        int64 // bytes in segments in use
-	Accounts        int
-	Mailboxes       int
-	Messages        int
-	Blobs           int
-	NextSeq         uint64
-	CheckpointSeq   uint64 // sequence covered by the newest checkpoint
-	OpenReplayed    int    // records replayed after the checkpoint at open
-	OpenDuration    time.Duration
-	Problems        int
-	LastCompaction  time.Time
-	CompactedBytes  int64
-	DiscardedBytes  int64
-	GroupCommits    uint64 // flushes
-	RecordsWritten  uint64
+	VolumeBytes    int64
+	SegmentSize    int64
+	Segments       int
+	FreeSegments   int
+	LiveBytes      int64 // bytes of records still referenced
+	LogBytes       int64 // bytes in segments in use
+	Accounts       int
+	Mailboxes      int
+	Messages       int
+	Blobs          int
+	NextSeq        uint64
+	CheckpointSeq  uint64 // sequence covered by the newest checkpoint
+	OpenReplayed   int    // records replayed after the checkpoint at open
+	OpenDuration   time.Duration
+	Problems       int
+	LastCompaction time.Time
+	CompactedBytes int64
+	DiscardedBytes int64
+	GroupCommits   uint64 // flushes
+	RecordsWritten uint64
 }
 
 // CompactStats reports one compaction pass.

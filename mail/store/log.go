@@ -1,0 +1,366 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// rec is one record to be written: its type and payload.
+type rec struct {
+	typ uint8
+	p   []byte
+	v   any // the decoded payload, when the caller has it
+}
+
+// unit is what a caller hands the writer: records that go into one batch
+// together (so they are durable together), and, once done, what applying
+// them did.
+type unit struct {
+	recs []rec
+	data bool // chunk or checkpoint data: counts toward back-pressure
+	size int  // bytes on the volume
+
+	// Set by the writer before done is closed.
+	offs    []int64 // volume offset of each record
+	seq     uint64  // sequence number of the first record
+	results []any
+	events  []Event
+	err     error
+	done    chan struct{}
+}
+
+func newUnit(recs ...rec) *unit {
+	u := &unit{recs: recs, done: make(chan struct{})}
+	for _, r := range recs {
+		u.size += recSize(len(r.p))
+	}
+	return u
+}
+
+const (
+	maxBatchBytes   = 8 << 20
+	maxBatchRecords = 60000
+	maxQueuedData   = 16 << 20
+)
+
+// sealReserve is the room kept at the end of every segment for its seal.
+var sealReserve = recSize(sealSize)
+
+// head is the writer's position; owned by the writer goroutine (and by Open
+// before the writer starts).
+type head struct {
+	pos      logPos
+	next     uint32 // segment reserved to follow this one
+	firstSeq uint64 // first record sequence in this segment
+	crc      uint32 // CRC32C of the segment's bytes written so far
+}
+
+func (s *Store) segOff(seg uint32) int64 { return s.dataStart + int64(seg)*s.segSize }
+
+// enqueue adds u to the writer's queue. Data units wait while too much data
+// is queued (back-pressure for streamed messages).
+func (s *Store) enqueue(u *unit) error {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	for u.data && s.queuedData > maxQueuedData && s.failed == nil && !s.closing {
+		s.qcond.Wait()
+	}
+	if s.failed != nil {
+		return s.failed
+	}
+	if s.closing {
+		return ErrClosed
+	}
+	if u.data {
+		s.queuedData += int64(u.size)
+	}
+	s.queue = append(s.queue, u)
+	s.qcond.Broadcast()
+	return nil
+}
+
+// wait waits for u to be durable and applied.
+func (u *unit) wait() error {
+	<-u.done
+	return u.err
+}
+
+// commit enqueues records as one unit and waits until they are durable.
+func (s *Store) commit(recs ...rec) (*unit, error) {
+	u := newUnit(recs...)
+	if err := s.enqueue(u); err != nil {
+		return nil, err
+	}
+	return u, u.wait()
+}
+
+// writeLoop is the writer goroutine: it takes as many queued units as fit,
+// writes them as one batch, flushes once (group commit), applies them to the
+// index and wakes their callers.
+func (s *Store) writeLoop() {
+	defer close(s.writerDone)
+	for {
+		s.qmu.Lock()
+		for len(s.queue) == 0 && !s.closing {
+			s.qcond.Wait()
+		}
+		if len(s.queue) == 0 {
+			s.qmu.Unlock()
+			return
+		}
+		if s.failed != nil {
+			q := s.queue
+			s.queue, s.queuedData = nil, 0
+			s.qcond.Broadcast()
+			err := s.failed
+			s.qmu.Unlock()
+			for _, u := range q {
+				u.err = err
+				close(u.done)
+			}
+			continue
+		}
+		room := s.room()
+		var take []*unit
+		size, nrec := 0, 0
+		for _, u := range s.queue {
+			if size+u.size > room || (len(take) > 0 && (size+u.size > maxBatchBytes || nrec+len(u.recs) > maxBatchRecords)) {
+				break
+			}
+			take = append(take, u)
+			size += u.size
+			nrec += len(u.recs)
+		}
+		if len(take) == 0 {
+			first := s.queue[0]
+			empty := s.head.pos.off <= segHeaderSize
+			if empty {
+				s.queue = s.queue[1:]
+				if first.data {
+					s.queuedData -= int64(first.size)
+				}
+			}
+			s.qmu.Unlock()
+			if empty {
+				first.err = fmt.Errorf("store: %d-byte unit larger than a segment", first.size)
+				close(first.done)
+				continue
+			}
+			if err := s.seal(); err != nil {
+				s.fail(err)
+			}
+			continue
+		}
+		s.queue = s.queue[len(take):]
+		for _, u := range take {
+			if u.data {
+				s.queuedData -= int64(u.size)
+			}
+		}
+		s.qcond.Broadcast()
+		s.qmu.Unlock()
+		if err := s.writeBatch(take); err != nil {
+			s.fail(err)
+			for _, u := range take {
+				u.err = err
+				close(u.done)
+			}
+		}
+	}
+}
+
+// fail stops all writing: the in-memory index may be ahead of the volume or
+// the volume is gone; the store must be reopened.
+func (s *Store) fail(err error) {
+	s.qmu.Lock()
+	if s.failed == nil {
+		s.failed = fmt.Errorf("store: writing stopped: %w", err)
+		s.log.Error("store: writing stopped", "err", err)
+	}
+	s.qcond.Broadcast()
+	s.qmu.Unlock()
+}
+
+// room is how many record bytes fit in the current segment.
+func (s *Store) room() int {
+	off := max(s.head.pos.off, segHeaderSize)
+	return int(s.segSize - off - int64(sealReserve))
+}
+
+// buildBatch lays out units as one batch starting at buf's end; it returns
+// the extended buffer.
+func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) []byte {
+	start := len(buf)
+	seq := s.head.pos.seq
+	n := 0
+	for _, u := range units {
+		u.seq = seq
+		u.offs = u.offs[:0]
+		for _, r := range u.recs {
+			at := len(buf)
+			u.offs = append(u.offs, segOff+int64(at))
+			h := recHeader{typ: r.typ, length: uint32(len(r.p)), seq: seq, dataCRC: crc(r.p)}
+			buf = append(buf, make([]byte, recHeaderSize)...)
+			h.put(buf[at:], s.uuid)
+			buf = append(buf, r.p...)
+			buf = append(buf, make([]byte, padded(len(r.p))-len(r.p))...)
+			seq++
+			n++
+		}
+	}
+	// Frame the batch in its first record's header.
+	b := buf[start:]
+	binary.LittleEndian.PutUint16(b[6:], uint16(n))
+	b[5] |= flagBatchStart
+	binary.LittleEndian.PutUint32(b[12:], uint32(len(b)))
+	binary.LittleEndian.PutUint32(b[28:], headerCRC(s.uuid, b))
+	return buf
+}
+
+// writeBatch writes units (which fit the segment), flushes and applies them.
+func (s *Store) writeBatch(units []*unit) error {
+	h := &s.head
+	segBase := s.segOff(h.pos.seg)
+	var buf []byte
+	writeAt := h.pos.off
+	if h.pos.off == 0 {
+		s.mu.Lock()
+		next, ok := s.allocLocked(h.pos.seg)
+		s.mu.Unlock()
+		if !ok {
+			next = noSegment
+		}
+		h.next = next
+		h.firstSeq = h.pos.seq
+		hdr := segHeader{uuid: s.uuid, index: h.pos.seg, next: next, segSeq: h.pos.segSeq,
+			firstSeq: h.pos.seq, written: s.now().UnixNano()}
+		buf = hdr.marshal()
+	}
+	buf = s.buildBatch(buf, units, segBase+writeAt)
+	if _, err := s.v.WriteAt(buf, segBase+writeAt); err != nil {
+		return err
+	}
+	if err := s.v.Flush(); err != nil {
+		return err
+	}
+	if writeAt == 0 {
+		h.crc = 0
+	}
+	h.crc = crc32Update(h.crc, buf)
+	h.pos.off = writeAt + int64(len(buf))
+	nrec := 0
+	for _, u := range units {
+		nrec += len(u.recs)
+	}
+	h.pos.seq += uint64(nrec)
+	s.stats.groupCommits.Add(1)
+	s.stats.records.Add(uint64(nrec))
+
+	s.mu.Lock()
+	if writeAt == 0 {
+		s.segSeq[h.pos.seg] = h.pos.segSeq
+		s.reserved[h.pos.seg] = false
+	}
+	for _, u := range units {
+		for i, r := range u.recs {
+			res, ev := s.apply(r, u.seq+uint64(i), u.offs[i], true)
+			u.results = append(u.results, res)
+			u.events = append(u.events, ev...)
+		}
+	}
+	s.applied = h.pos
+	s.mu.Unlock()
+	for _, u := range units {
+		s.publish(u.events)
+		close(u.done)
+	}
+	return nil
+}
+
+// seal closes the current segment with a seal batch and moves the head to
+// the next segment.
+func (s *Store) seal() error {
+	h := &s.head
+	next := h.next
+	if next == noSegment {
+		s.mu.Lock()
+		n, ok := s.allocLocked(h.pos.seg)
+		s.mu.Unlock()
+		if !ok {
+			return ErrFull
+		}
+		next = n
+	}
+	sl := seal{firstSeq: h.firstSeq, lastSeq: h.pos.seq - 1, next: next, dataCRC: h.crc}
+	u := newUnit(rec{typ: recSeal, p: sl.marshal()})
+	segBase := s.segOff(h.pos.seg)
+	buf := s.buildBatch(nil, []*unit{u}, segBase+h.pos.off)
+	if _, err := s.v.WriteAt(buf, segBase+h.pos.off); err != nil {
+		return err
+	}
+	if err := s.v.Flush(); err != nil {
+		return err
+	}
+	h.pos = logPos{seg: next, off: 0, segSeq: h.pos.segSeq + 1, seq: h.pos.seq + 1}
+	h.next = noSegment
+	h.crc = 0
+	s.mu.Lock()
+	s.applied = h.pos
+	s.mu.Unlock()
+	return nil
+}
+
+// allocLocked picks a free segment other than cur, or reports none. s.mu
+// held.
+func (s *Store) allocLocked(cur uint32) (uint32, bool) {
+	n := uint32(len(s.segSeq))
+	for i := uint32(0); i < n; i++ {
+		c := (s.allocCursor + i) % n
+		if c != cur && s.freeLocked(c) {
+			s.allocCursor = c + 1
+			s.reserved[c] = true
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// freeLocked reports whether segment i holds nothing needed: no live body
+// or checkpoint bytes, and it is older than where replay starts.
+func (s *Store) freeLocked(i uint32) bool {
+	if s.reserved[i] || s.pins[i] != 0 || i == s.head.pos.seg || i == s.head.next || s.segLive[i] != 0 {
+		return false
+	}
+	return s.segSeq[i] == 0 || s.segSeq[i] < s.sb.replay.segSeq
+}
+
+// freeSegmentsLocked counts free segments.
+func (s *Store) freeSegmentsLocked() int {
+	n := 0
+	for i := range s.segSeq {
+		if s.freeLocked(uint32(i)) {
+			n++
+		}
+	}
+	return n
+}
+
+// addLive accounts n bytes at volume offset off to their segment.
+func (s *Store) addLive(off int64, n int64) {
+	if off < s.dataStart {
+		return
+	}
+	seg := (off - s.dataStart) / s.segSize
+	if seg < int64(len(s.segLive)) {
+		s.segLive[seg] += n
+	}
+}
+
+func (s *Store) blobLive(b *blob, sign int64) {
+	if b.off >= 0 && b.reclen > 0 {
+		s.addLive(b.off, sign*int64(b.reclen))
+	}
+	for _, x := range b.chunks {
+		s.addLive(x.off, sign*int64(x.n))
+	}
+}

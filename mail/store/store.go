@@ -1,0 +1,289 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Store is an open mail store. All methods are safe for concurrent use.
+type Store struct {
+	v        Volume
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
+	readOnly bool
+
+	uuid      [16]byte
+	segSize   int64
+	dataStart int64
+
+	// mu guards st, segSeq, segLive, reserved, allocCursor, applied, sb,
+	// ckptExt. It is held only for memory work, never across I/O.
+	mu          sync.RWMutex
+	st          *state
+	segSeq      []uint64 // per segment: its sequence once written, 0 never
+	segLive     []int64  // per segment: bytes of live bodies and checkpoint
+	reserved    []bool   // per segment: reserved as some segment's next
+	pins        []int32  // per segment: open bodies reading from it
+	allocCursor uint32
+	applied     logPos     // position after the last applied batch
+	sb          superblock // the durable superblock
+	ckptExt     []extent   // records of the durable checkpoint
+	ckptSeq     uint64
+
+	// resMu serialises handing out UIDs and ids with enqueueing, so that
+	// the log order matches the order they were handed out. Taken inside
+	// mu.RLock.
+	resMu sync.Mutex
+
+	// The writer's queue, guarded by qmu.
+	qmu        sync.Mutex
+	qcond      *sync.Cond
+	queue      []*unit
+	queuedData int64
+	closing    bool
+	failed     error
+	head       head // owned by the writer goroutine
+	writerDone chan struct{}
+
+	ckptMu       sync.Mutex // one checkpoint or compaction at a time
+	metaSince    atomic.Int64
+	lastCompact  atomic.Int64
+	compacted    atomic.Int64
+	discarded    atomic.Int64
+	openReplayed int
+	openDur      time.Duration
+
+	probMu   sync.Mutex
+	problems []Problem
+
+	watchMu  sync.Mutex
+	watchers map[uint32]map[*Watcher]bool // by account id
+
+	stats struct {
+		groupCommits, records atomic.Uint64
+	}
+	closed atomic.Bool
+	bgStop chan struct{}
+	bgDone chan struct{}
+}
+
+// Create formats v as an empty store, destroying whatever it held.
+func Create(v Volume, opts *CreateOptions) error {
+	if opts == nil {
+		opts = &CreateOptions{}
+	}
+	stripe := int64(64 << 10)
+	if g, ok := v.(Geometry); ok && g.StripeSize() > 0 {
+		stripe = g.StripeSize()
+	}
+	seg := opts.SegmentSize
+	if seg == 0 {
+		seg = 8 << 20
+	}
+	if seg < 1<<20 {
+		return fmt.Errorf("store: segment size %d below 1 MiB", seg)
+	}
+	seg = (seg + stripe - 1) / stripe * stripe
+	if seg > 1<<32 {
+		return fmt.Errorf("store: segment size %d too large", seg)
+	}
+	dataStart := (int64(2*superSize) + stripe - 1) / stripe * stripe
+	count := (v.Size() - dataStart) / seg
+	if count < 4 {
+		return fmt.Errorf("store: volume of %d bytes holds %d segments of %d, need 4", v.Size(), max(count, 0), seg)
+	}
+	sb := superblock{segSize: seg, dataStart: dataStart, segCount: count, generation: 1,
+		replay: logPos{seg: 0, off: 0, segSeq: 1, seq: 1}, created: time.Now().UnixNano()}
+	if _, err := rand.Read(sb.uuid[:]); err != nil {
+		return err
+	}
+	// Destroy an old store's first segment header so it cannot be mistaken
+	// for ours (its UUID differs anyway).
+	if _, err := v.WriteAt(make([]byte, segHeaderSize), dataStart); err != nil {
+		return fmt.Errorf("store: create: %w", err)
+	}
+	b := sb.marshal()
+	if _, err := v.WriteAt(b, 0); err != nil {
+		return fmt.Errorf("store: create: %w", err)
+	}
+	sb.generation = 0
+	if _, err := v.WriteAt(make([]byte, superSize), superSize); err != nil {
+		return fmt.Errorf("store: create: %w", err)
+	}
+	if err := v.Flush(); err != nil {
+		return fmt.Errorf("store: create: %w", err)
+	}
+	return nil
+}
+
+// Open opens the store on v: it reads the newest checkpoint, replays the log
+// after it and starts the background checkpointer. Damage found on the way is
+// logged and listed by Problems; it does not stop Open. The store owns v from
+// then on and Close closes it.
+func Open(v Volume, opts *Options) (*Store, error) {
+	start := time.Now()
+	s := &Store{v: v, watchers: map[uint32]map[*Watcher]bool{}, writerDone: make(chan struct{}),
+		bgStop: make(chan struct{}), bgDone: make(chan struct{})}
+	if opts != nil {
+		s.opts = *opts
+	}
+	s.readOnly = s.opts.ReadOnly
+	s.log = s.opts.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.now = s.opts.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.qcond = sync.NewCond(&s.qmu)
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	s.openDur = time.Since(start)
+	if s.readOnly {
+		close(s.writerDone)
+		close(s.bgDone)
+		return s, nil
+	}
+	go s.writeLoop()
+	go s.background()
+	return s, nil
+}
+
+// Close writes a checkpoint (unless read-only), stops background work and
+// closes the volume.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return ErrClosed
+	}
+	close(s.bgStop)
+	<-s.bgDone
+	var err error
+	if !s.readOnly {
+		err = s.checkpoint()
+		s.qmu.Lock()
+		s.closing = true
+		s.qcond.Broadcast()
+		s.qmu.Unlock()
+		<-s.writerDone
+	}
+	if cerr := s.v.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// background writes periodic checkpoints.
+func (s *Store) background() {
+	defer close(s.bgDone)
+	every := s.opts.CheckpointInterval
+	if every == 0 {
+		every = 5 * time.Minute
+	}
+	limit := s.opts.CheckpointBytes
+	if limit == 0 {
+		limit = 64 << 20
+	}
+	tick := time.NewTicker(min(max(every, time.Second), 10*time.Second))
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-s.bgStop:
+			return
+		case <-tick.C:
+		}
+		due := every > 0 && time.Since(last) >= every
+		if due || s.metaSince.Load() >= limit {
+			if err := s.checkpoint(); err != nil && !errors.Is(err, ErrClosed) {
+				s.log.Error("store: checkpoint", "err", err)
+			}
+			last = time.Now()
+		}
+	}
+}
+
+// Checkpoint writes a checkpoint now.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	return s.checkpoint()
+}
+
+func (s *Store) writable() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	return s.failed
+}
+
+// Problems lists the damage found at open and since.
+func (s *Store) Problems() []Problem {
+	s.probMu.Lock()
+	defer s.probMu.Unlock()
+	return append([]Problem(nil), s.problems...)
+}
+
+func (s *Store) problem(p Problem) {
+	s.log.Error("store: damage", "offset", p.Offset, "seq", p.Seq, "account", p.Account,
+		"mailbox", p.Mailbox, "uid", p.UID, "detail", p.Detail)
+	s.probMu.Lock()
+	defer s.probMu.Unlock()
+	for _, q := range s.problems {
+		if q == p {
+			return
+		}
+	}
+	s.problems = append(s.problems, p)
+}
+
+// Stats returns current figures.
+func (s *Store) Stats() Stats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := Stats{
+		VolumeBytes:    s.v.Size(),
+		SegmentSize:    s.segSize,
+		Segments:       len(s.segSeq),
+		FreeSegments:   s.freeSegmentsLocked(),
+		Accounts:       len(s.st.accounts),
+		Blobs:          s.st.blobs,
+		NextSeq:        s.applied.seq,
+		CheckpointSeq:  s.sb.replay.seq,
+		OpenReplayed:   s.openReplayed,
+		OpenDuration:   s.openDur,
+		Problems:       len(s.Problems()),
+		CompactedBytes: s.compacted.Load(),
+		DiscardedBytes: s.discarded.Load(),
+		GroupCommits:   s.stats.groupCommits.Load(),
+		RecordsWritten: s.stats.records.Load(),
+	}
+	if t := s.lastCompact.Load(); t != 0 {
+		st.LastCompaction = time.Unix(0, t)
+	}
+	for i, l := range s.segLive {
+		st.LiveBytes += l
+		if !s.freeLocked(uint32(i)) {
+			st.LogBytes += s.segSize
+		}
+	}
+	for _, a := range s.st.accounts {
+		st.Mailboxes += len(a.mailboxes)
+		st.Messages += a.nmsgs
+	}
+	return st
+}
