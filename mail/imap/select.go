@@ -1,0 +1,107 @@
+package imap
+
+import (
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/postvault/postvault/mail/store"
+)
+
+// Select opens a mailbox (SELECT and EXAMINE, RFC 9051 sections 6.3.2 and
+// 6.3.3). The watcher starts before the listing, so no change falls between
+// them; changes already in the listing are skipped when their events come.
+func (s *session) Select(name string, opts *imap.SelectOptions) (*imap.SelectData, error) {
+	s.closeSelected()
+	w := s.acct.Watch(name)
+	msgs, st, err := s.acct.Messages(name, nil)
+	if err != nil {
+		w.Close()
+		return nil, s.fail("select", err)
+	}
+	v := &selected{
+		srv:      s.srv,
+		name:     name,
+		key:      recentKey(s.acct.Name(), name),
+		readOnly: opts.ReadOnly,
+		w:        w,
+		uids:     make([]uint32, len(msgs)),
+		modseq:   make([]uint64, len(msgs)),
+		recent:   make(map[uint32]struct{}),
+		keywords: make(map[string]struct{}),
+	}
+	mark := s.srv.recent.selectMark(v.key, msgs, s.srv.start, !opts.ReadOnly)
+	var firstUnseen uint32
+	for i, m := range msgs {
+		v.uids[i] = m.UID
+		v.modseq[i] = m.ModSeq
+		v.maxUID = m.UID
+		v.learn(m.Flags)
+		if m.UID > mark {
+			v.recent[m.UID] = struct{}{}
+		}
+		if firstUnseen == 0 && !hasFlag(m.Flags, store.FlagSeen) {
+			firstUnseen = uint32(i) + 1
+		}
+	}
+	s.sel = v
+	data := &imap.SelectData{
+		Flags:             v.mailboxFlags(),
+		PermanentFlags:    append(v.mailboxFlags(), imap.FlagWildcard),
+		NumMessages:       uint32(len(msgs)),
+		FirstUnseenSeqNum: firstUnseen,
+		NumRecent:         uint32(len(v.recent)),
+		UIDNext:           imap.UID(st.UIDNext),
+		UIDValidity:       st.UIDValidity,
+	}
+	if opts.ReadOnly {
+		data.PermanentFlags = []imap.Flag{}
+	}
+	return data, nil
+}
+
+// Unselect closes the mailbox (UNSELECT, RFC 3691; CLOSE has expunged
+// first through Expunge).
+func (s *session) Unselect() error {
+	s.closeSelected()
+	return nil
+}
+
+// Poll writes the changes made by others since the last command (RFC 9051
+// section 5.2).
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	if s.sel == nil {
+		return nil
+	}
+	return s.sel.poll(w, allowExpunge)
+}
+
+// Idle writes changes as they happen until stop is closed (RFC 2177).
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	v := s.sel
+	if v == nil {
+		<-stop
+		return nil
+	}
+	if err := v.poll(w, true); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-v.w.C():
+			if err := v.poll(w, true); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func hasFlag(flags []string, f string) bool {
+	for _, g := range flags {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
