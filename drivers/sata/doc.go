@@ -7,17 +7,19 @@
 //
 // A disk is known by the port it sits in, not by its device name (sda, sdb
 // change from boot to boot). The bay key is the PCI address of the SATA
-// controller, a slash, and "ata" with the port's number on that controller:
+// controller, a slash, and the kernel's name of the ATA port:
 //
 //	0000:00:1f.2/ata3
 //
-// The number is the port's 1-based number on its controller, read from
-// /sys/class/ata_port/ataK/port_no; on the first (usually the only)
-// controller it equals the kernel's ataK. A disk behind a port multiplier
-// adds the multiplier port: 0000:00:1f.2/ata3.2. A controller that is not on
-// PCI (a platform AHCI, as on some ARM boards) is named by its sysfs device
-// directory instead ("fe300000.sata/ata1"). hal's board profiles map bays to
-// these same strings.
+// This is the form hal's board files use (hal.PortKey, hal.CheckPort). The
+// kernel numbers ATA ports in the order it registers the controllers, which
+// is the PCI order and does not change between boots of the same hardware
+// and kernel; Disk.LocalPort has the port's number on its own controller
+// (sysfs ata_port/ataN/port_no) for the rare case where it does. A disk
+// behind a port multiplier adds the multiplier port: 0000:00:1f.2/ata3.2.
+// A controller that is not on PCI (a platform AHCI, as on some ARM boards)
+// is named by its sysfs device directory instead ("fe300000.sata/ata1").
+// Neither of those two forms is accepted by hal.CheckPort yet.
 //
 // # Layers of this package
 //

@@ -18,7 +18,8 @@ import (
 type Disk struct {
 	Bay        string `json:"bay"`        // "0000:00:1f.2/ata3", see the package comment
 	Controller string `json:"controller"` // "0000:00:1f.2"
-	Port       int    `json:"port"`       // 1-based port number on the controller
+	Port       int    `json:"port"`       // the kernel's ATA port number (ataN)
+	LocalPort  int    `json:"local_port"` // 1-based port number on the controller
 	Name       string `json:"name"`       // "sda"
 	Path       string `json:"path"`       // "/dev/sda"
 	// DevPath is the disk's sysfs path below the sysfs root, as uevents
@@ -185,7 +186,7 @@ func (s *Scanner) placeBay(d *Disk) bool {
 		d.Port = k
 		portDir := filepath.Join(s.sysfs, filepath.FromSlash(strings.Join(parts[:i+1], "/")), "ata_port", parts[i])
 		if n, err := strconv.Atoi(readAttr(portDir, "port_no")); err == nil && n > 0 {
-			d.Port = n
+			d.LocalPort = n
 		}
 		d.Bay = fmt.Sprintf("%s/ata%d", d.Controller, d.Port)
 		for _, p := range parts[i+1:] {

@@ -194,10 +194,13 @@ func TestScanPC(t *testing.T) {
 		{"0000:00:17.0/ata1", "sda", "Samsung SSD 870 EVO 500GB", "S62ANJ0R123456K", "naa.5002538f31a2b3c4", 500107862016, 512, false, true, true},
 		{"0000:00:17.0/ata3", "sdb", "WDC WD40EFRX-68N32N0", "WD-WCC7K4XXXXXX", "naa.50014ee2b5c0ffee", 4000787030016, 4096, true, false, false},
 		{"0000:00:17.0/ata4", "sdc", "ST8000VN004-2M2101", "WSD0ABCD", "naa.5000c500c1234567", 8001563222016, 4096, true, false, false},
-		{"0000:03:00.0/ata2", "sdd", "TOSHIBA HDWG480", "X0T0A0AAFBJG", "naa.500003999b80a1b2", 8001563222016, 4096, true, false, true},
+		{"0000:03:00.0/ata8", "sdd", "TOSHIBA HDWG480", "X0T0A0AAFBJG", "naa.500003999b80a1b2", 8001563222016, 4096, true, false, true},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Scan(pc) =\n%+v\nwant\n%+v", got, want)
+	}
+	if d := disks[3]; d.Port != 8 || d.LocalPort != 2 {
+		t.Errorf("sdd port %d local port %d, want 8, 2", d.Port, d.LocalPort)
 	}
 	if d := disks[2]; d.Firmware != "SC60" || d.RotationRate != 7200 || d.Identity == nil || !d.Identity.SCTERCSupported {
 		t.Errorf("sdc firmware %q rpm %d identity %+v", d.Firmware, d.RotationRate, d.Identity)
