@@ -42,20 +42,13 @@ func (s *Store) readBody(ctx context.Context, r io.Reader) (*body, error) {
 		units = append(units, u)
 		return s.enqueue(u)
 	}
-	first := buf.Bytes()
-	for len(first) > 0 {
-		k := min(blobChunk, len(first))
-		if err := put(first[:k:k]); err != nil {
-			return nil, err
-		}
-		first = first[k:]
-	}
+	rest := io.MultiReader(bytes.NewReader(buf.Bytes()), r)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		p := make([]byte, blobChunk)
-		k, err := io.ReadFull(r, p)
+		k, err := io.ReadFull(rest, p)
 		if k > 0 {
 			if err := put(p[:k]); err != nil {
 				return nil, err

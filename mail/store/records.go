@@ -123,8 +123,14 @@ type recCkptDirP struct {
 	extents []extent
 }
 
+// putSet writes a UID set: uv count+1 (0 for a nil set, meaning all), then
+// (uv start, uv stop) per range.
 func putSet(e *enc, s UIDSet) {
-	e.uv(uint64(len(s)))
+	if s == nil {
+		e.uv(0)
+		return
+	}
+	e.uv(uint64(len(s)) + 1)
 	for _, r := range s {
 		e.uv(uint64(r.Start))
 		e.uv(uint64(r.Stop))
@@ -132,8 +138,16 @@ func putSet(e *enc, s UIDSet) {
 }
 
 func getSet(d *dec) UIDSet {
-	n := d.count(2)
-	s := make(UIDSet, n)
+	if len(d.b) > 0 && d.b[0] == 0 {
+		d.b = d.b[1:]
+		return nil
+	}
+	v := d.uv()
+	if v == 0 || v-1 > uint64(len(d.b)/2) {
+		d.fail()
+		return nil
+	}
+	s := make(UIDSet, v-1)
 	for i := range s {
 		s[i] = UIDRange{d.u32v(), d.u32v()}
 	}

@@ -52,7 +52,11 @@ func reopen(t testing.TB, s *store.Store, v *storetest.Mem) (*store.Store, *stor
 		t.Fatalf("Close: %v", err)
 	}
 	v2 := storetest.NewMemFrom(v.Image(), 64<<10)
-	return open(t, v2), v2
+	s2 := open(t, v2)
+	if p := s2.Problems(); len(p) > 0 {
+		t.Fatalf("problems after a clean reopen: %+v", p)
+	}
+	return s2, v2
 }
 
 func readAll(t testing.TB, a *store.Account, mbox string, uid uint32) string {
