@@ -23,7 +23,7 @@ package raid
 //	a.promoteSpare(role) (bool, error)      move a spare into a missing/faulty role, rebuilding from 0
 //	a.failMember(role, cause)               mark a member faulty in the other superblocks
 //	a.repairStripe(s, fix) (StripeCheck, error) verify stripe s against parity and CRCs, rewrite bad chunks
-//	a.used                                  which stripes hold data (stripeUse), nil on md-native arrays
+//	a.used                                  the used map (usedmap.go): regions (whole stripes) holding data
 //
 // Locks, in the order they may be taken: a stripe lock, then a.sbMu (held
 // across superblock I/O only), then a.mu (never held across I/O), then
@@ -87,7 +87,7 @@ type Array struct {
 	meta     *metaLayout // nil: md-native array without postvault metadata
 	locks    stripeLocks
 	jr       *journal
-	used     *stripeUse
+	used     *usedMap
 	crcs     *crcTable
 	overlay  *overlay // read-only assembly: journal records not yet in place
 	closed   atomic.Bool
@@ -266,6 +266,11 @@ func (a *Array) promoteSpare(r int) (bool, error) {
 	a.mu.Unlock()
 	if a.crcs != nil {
 		a.crcs.reset(r)
+	}
+	if a.used != nil && a.meta != nil {
+		if err := writeUsedMap(sp.m, a.meta.UsedOffset, a.meta.UsedSize, a.used.encode()); err != nil {
+			a.failMember(r, err)
+		}
 	}
 	return true, a.writeSuperblocks(true)
 }

@@ -222,25 +222,32 @@ func (a *Array) loadMeta() error {
 			return errors.New("raid: this array has no postvault metadata (it was made by mdadm): " +
 				"postvault can read it (assemble read-only) but not write it without a journal")
 		}
-		a.used = newStripeUse(a.geo.stripes)
-		for s := int64(0); s < a.geo.stripes; s++ {
-			a.used.set(s, true)
-		}
-		a.used.takeDirty(false)
+		a.used, _ = newUsedMap(a.geo.size(), a.geo.stripeSize())
+		a.used.setAll() // md keeps no used map: every stripe may hold data
 		a.crcs = newCRCTable(a.geo.disks, a.geo.stripes)
 		return nil
 	}
 	a.crcs = newCRCTable(a.geo.disks, a.geo.stripes)
-	a.used = newStripeUse(a.geo.stripes)
+	var ms []Member
 	for r, m := range usable {
 		if err := a.crcs.load(r, m, a.meta); err != nil {
 			return fmt.Errorf("raid: %s: %w", a.roles[r].name, err)
 		}
-		b := make([]byte, len(a.used.bits))
-		if _, err := m.ReadAt(b, a.meta.UsedOffset); err != nil {
-			return fmt.Errorf("raid: %s: reading the used map: %w", a.roles[r].name, err)
+		ms = append(ms, m)
+	}
+	u, err := readUsedMap(ms, a.meta.UsedOffset, a.meta.UsedSize)
+	if err != nil || u.size != a.geo.size() || u.region%a.geo.stripeSize() != 0 {
+		// No good copy: every stripe may hold data (journaled writes, full rebuilds).
+		u, _ = newUsedMap(a.geo.size(), a.geo.stripeSize())
+		u.setAll()
+	}
+	a.used = u
+	if !a.readOnly {
+		for r, s := range a.roles {
+			if s.m != nil && s.state == MemberRebuilding && s.recovery == 0 {
+				a.crcs.reset(r) // its table is stale or foreign: rebuild records new sums
+			}
 		}
-		a.used.merge(b)
 	}
 	a.jr = newJournal(a, a.meta)
 	return a.replay(usable)
@@ -285,7 +292,7 @@ func (a *Array) replay(usable map[int]Member) error {
 			}
 			a.crcs.set(int(e.role), r.stripe, e.crc)
 		}
-		a.used.set(r.stripe, true)
+		a.used.markUsed(r.stripe*a.geo.stripeSize(), a.geo.stripeSize())
 	}
 	if len(valid) == 0 {
 		return nil

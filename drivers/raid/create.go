@@ -85,6 +85,16 @@ func Create(members []Member, opts *CreateOptions) (*Array, error) {
 			sb.DevRoles[i] = RoleSpare
 		}
 	}
+	stripeSize := chunk * int64(len(members)-(opts.Level-4))
+	region, err := usedRegionSize(stripes*stripeSize, stripeSize, l.UsedSize)
+	if err != nil {
+		return nil, err
+	}
+	used, err := newUsedMap(stripes*stripeSize, region)
+	if err != nil {
+		return nil, err
+	}
+	usedEnc := used.encode()
 	for i, m := range all {
 		msb := sb.clone()
 		msb.DevNumber = uint32(i)
@@ -93,6 +103,9 @@ func Create(members []Member, opts *CreateOptions) (*Array, error) {
 			return nil, err
 		}
 		if err := initMeta(m, &l); err != nil {
+			return nil, fmt.Errorf("raid: %s: %w", memberName(m, i), err)
+		}
+		if err := writeUsedMap(m, l.UsedOffset, l.UsedSize, usedEnc); err != nil {
 			return nil, fmt.Errorf("raid: %s: %w", memberName(m, i), err)
 		}
 		if err := writeSuperblock(m, msb, true); err != nil {

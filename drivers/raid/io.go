@@ -210,7 +210,7 @@ func (a *Array) writeStripe(s, in int64, data []byte) error {
 	unlock := a.locks.lock(s)
 	defer unlock()
 	g := a.geo
-	used := a.used.isUsed(s)
+	used := a.used.used(s*g.stripeSize(), g.stripeSize())
 	full := in == 0 && int64(len(data)) == g.stripeSize()
 	shards := make([][]byte, g.disks)
 	buf := make([]byte, int64(g.disks)*g.chunk)
@@ -255,7 +255,7 @@ func (a *Array) writeStripe(s, in int64, data []byte) error {
 		}
 		a.crcs.set(r, s, rec.entries[k].crc)
 	}
-	a.used.set(s, true)
+	a.used.markUsed(s*g.stripeSize(), g.stripeSize())
 	if a.failedNow() {
 		return ErrFailed
 	}
@@ -324,8 +324,8 @@ func (a *Array) Discard(off, length int64) error {
 	}
 	ss := a.geo.stripeSize()
 	for s := roundUp(off, ss) / ss; (s+1)*ss <= off+length; s++ {
-		unlock := a.locks.lock(s)
-		a.used.set(s, false)
+		unlock := a.locks.lock(s) // no write to s is in flight while it is freed
+		a.used.discard(s*ss, ss)
 		unlock()
 	}
 	return nil
@@ -357,7 +357,10 @@ func (a *Array) Flush() error {
 // syncMeta writes changed checksum and used-map pages and flushes every
 // writable member.
 func (a *Array) syncMeta() error {
-	usedPages := a.used.takeDirty(false)
+	var usedEnc []byte
+	if a.used.isDirty() {
+		usedEnc = a.used.encode()
+	}
 	var wg sync.WaitGroup
 	for r := range a.geo.disks {
 		m := a.writable(r)
@@ -368,7 +371,7 @@ func (a *Array) syncMeta() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := a.writeMetaPages(m, crcPages, usedPages); err != nil {
+			if err := a.writeMetaPages(m, crcPages, usedEnc); err != nil {
 				a.failMember(r, err)
 			}
 		}()
@@ -380,14 +383,14 @@ func (a *Array) syncMeta() error {
 	return nil
 }
 
-func (a *Array) writeMetaPages(m Member, crcPages, usedPages map[int64][]byte) error {
+func (a *Array) writeMetaPages(m Member, crcPages map[int64][]byte, usedEnc []byte) error {
 	for p, b := range crcPages {
 		if _, err := m.WriteAt(b, a.meta.CRCOffset+p*metaAlign); err != nil {
 			return err
 		}
 	}
-	for p, b := range usedPages {
-		if _, err := m.WriteAt(b, a.meta.UsedOffset+p*metaAlign); err != nil {
+	if usedEnc != nil {
+		if err := writeUsedMap(m, a.meta.UsedOffset, a.meta.UsedSize, usedEnc); err != nil {
 			return err
 		}
 	}

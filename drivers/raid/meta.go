@@ -23,7 +23,7 @@ const (
 	mib             = 1 << 20
 	metaMagic       = "PVRAIDM1"
 	metaVersion     = 1
-	minJournalBytes = 1 * mib
+	minJournalBytes = 256 << 10
 	maxJournalBytes = 64 * mib
 )
 

@@ -13,8 +13,7 @@ type Status struct {
 	Name       string // md's set_name
 	Events     uint64
 	DataOffset int64 // bytes from each member's start to its first chunk
-	UsedStripes,
-	Stripes int64 // stripes holding data, of all stripes
+	UsedBytes  int64 // volume bytes in regions holding data (the rest is skipped by rebuild and scrub)
 	Members []MemberStatus // active roles in role order, then spares and faulty members
 }
 
@@ -36,9 +35,9 @@ func (a *Array) Status() Status {
 	defer a.mu.Unlock()
 	st := Status{Level: a.geo.level, Disks: a.geo.disks, ChunkSize: a.geo.chunk, Size: a.geo.size(),
 		Dirty: a.dirty.Load(), ReadOnly: a.readOnly, UUID: formatUUID(a.master.SetUUID),
-		Name: a.master.name(), Events: a.master.Events, DataOffset: a.geo.dataOffset, Stripes: a.geo.stripes}
+		Name: a.master.name(), Events: a.master.Events, DataOffset: a.geo.dataOffset}
 	if a.used != nil {
-		st.UsedStripes = a.used.usedStripes()
+		st.UsedBytes = a.used.usedBytes()
 	}
 	inSync, rebuilding := 0, 0
 	for r, s := range a.roles {
