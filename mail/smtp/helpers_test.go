@@ -214,3 +214,13 @@ func split(t testing.TB, stored []byte) (trace, rest string) {
 	}
 	return s[:j], s[j:]
 }
+
+func mustDial(t testing.TB, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc, bufio.NewReader(nc)
+}
