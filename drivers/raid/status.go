@@ -12,9 +12,9 @@ type Status struct {
 	UUID       string // md's array UUID, as mdadm prints it
 	Name       string // md's set_name
 	Events     uint64
-	DataOffset int64 // bytes from each member's start to its first chunk
-	UsedBytes  int64 // volume bytes in regions holding data (the rest is skipped by rebuild and scrub)
-	Members []MemberStatus // active roles in role order, then spares and faulty members
+	DataOffset int64          // bytes from each member's start to its first chunk
+	UsedBytes  int64          // volume bytes in regions holding data (the rest is skipped by rebuild and scrub)
+	Members    []MemberStatus // active roles in role order, then spares and faulty members
 }
 
 // MemberStatus is one member's part of Status.
