@@ -1,8 +1,6 @@
 package imap
 
 import (
-	"strings"
-
 	"github.com/emersion/go-imap/v2"
 )
 
@@ -11,9 +9,7 @@ import (
 // larger than AppendLimit before reading it (RFC 7889); the store streams
 // the rest, so memory stays bounded whatever the size.
 func (s *session) Append(mailbox string, r imap.LiteralReader, opts *imap.AppendOptions) (*imap.AppendData, error) {
-	if strings.EqualFold(mailbox, "INBOX") {
-		mailbox = "INBOX"
-	}
+	mailbox = normName(mailbox)
 	var flags []string
 	for _, f := range opts.Flags {
 		if f != flagRecent {

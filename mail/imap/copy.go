@@ -23,7 +23,7 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) 
 	if err != nil {
 		return nil, s.destFail("copy", err)
 	}
-	if dest == v.name {
+	if normName(dest) == v.name {
 		s.expectOwn(res.DstUIDs)
 	}
 	return copyData(res), nil

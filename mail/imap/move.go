@@ -19,7 +19,7 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if err != nil || len(idx) == 0 {
 		return err
 	}
-	if dest == v.name {
+	if normName(dest) == v.name {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Source and destination are the same mailbox"}
 	}
 	res, err := s.acct.Move(s.ctx(), v.name, set, dest)

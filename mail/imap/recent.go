@@ -31,7 +31,8 @@ func recentKey(account, mailbox string) string { return account + "\x00" + mailb
 func initialMark(msgs []store.Message, start time.Time) uint32 {
 	var mark uint32
 	for _, m := range msgs {
-		if m.InternalDate.After(start) {
+		// Internal dates may be stored in whole seconds.
+		if !m.InternalDate.Before(start.Truncate(time.Second)) {
 			break
 		}
 		mark = m.UID

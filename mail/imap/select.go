@@ -1,6 +1,8 @@
 package imap
 
 import (
+	"strings"
+
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
@@ -12,6 +14,7 @@ import (
 // them; changes already in the listing are skipped when their events come.
 func (s *session) Select(name string, opts *imap.SelectOptions) (*imap.SelectData, error) {
 	s.closeSelected()
+	name = normName(name)
 	w := s.acct.Watch(name)
 	msgs, st, err := s.acct.Messages(name, nil)
 	if err != nil {
@@ -95,6 +98,20 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 			}
 		}
 	}
+}
+
+// normName spells INBOX, and the INBOX of a child's path, in capitals, as
+// the store does (mailbox names are case-sensitive except INBOX, RFC 9051
+// section 5.1).
+func normName(name string) string {
+	first, rest, found := strings.Cut(name, string(delim))
+	if !strings.EqualFold(first, "INBOX") {
+		return name
+	}
+	if found {
+		return "INBOX" + string(delim) + rest
+	}
+	return "INBOX"
 }
 
 func hasFlag(flags []string, f string) bool {

@@ -181,6 +181,10 @@ func (v *selected) poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 			if err := v.flagsChanged(w, ev); err != nil {
 				return err
 			}
+		case store.EventMailboxRenamed:
+			if ev.Mailbox == v.name {
+				v.name = ev.NewName // the store keeps watching it
+			}
 		}
 	}
 	v.pending = v.pending[:0]
