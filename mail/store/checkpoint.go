@@ -210,6 +210,11 @@ func decodeCheckpoint(data []byte) (*state, error) {
 func (s *Store) checkpoint() error {
 	s.ckptMu.Lock()
 	defer s.ckptMu.Unlock()
+	return s.checkpointLocked()
+}
+
+// checkpointLocked writes a checkpoint; s.ckptMu held.
+func (s *Store) checkpointLocked() error {
 	s.mu.RLock()
 	data := s.encodeCheckpoint()
 	pos := s.applied

@@ -201,6 +201,16 @@ func (s *Store) background() {
 			return
 		case <-tick.C:
 		}
+		s.mu.RLock()
+		short := s.freeSegmentsLocked() < len(s.segSeq)/4
+		s.mu.RUnlock()
+		if short {
+			if _, err := s.Compact(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+				s.log.Error("store: compaction", "err", err)
+			}
+			last = time.Now()
+			continue
+		}
 		due := every > 0 && time.Since(last) >= every
 		if due || s.metaSince.Load() >= limit {
 			if err := s.checkpoint(); err != nil && !errors.Is(err, ErrClosed) {

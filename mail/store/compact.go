@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// compactBelow is the share of live bytes under which a sealed segment is
+// compacted.
+const compactBelow = 0.5
+
+// move is one body to copy out of a segment being emptied, named by one
+// message that holds it.
+type move struct {
+	acct, mbox, uid uint32
+	b               blob // a copy of the body's location
+}
+
+// Compact reclaims the space of expunged mail: it moves the live records out
+// of mostly dead segments, writes a checkpoint and discards the freed
+// segments. Readers are never blocked.
+func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
+	if err := s.writable(); err != nil {
+		return CompactStats{}, err
+	}
+	s.ckptMu.Lock()
+	defer s.ckptMu.Unlock()
+	var cs CompactStats
+	moves := s.victims()
+	var units []*unit
+	for _, m := range moves {
+		if err := ctx.Err(); err != nil {
+			return cs, err
+		}
+		u, n, err := s.moveBody(m)
+		if err != nil {
+			s.log.Warn("store: compaction could not move a body", "account", m.acct, "mailbox", m.mbox, "uid", m.uid, "err", err)
+			continue
+		}
+		units = append(units, u)
+		cs.BytesMoved += n
+	}
+	for _, u := range units {
+		if err := u.wait(); err != nil {
+			return cs, err
+		}
+	}
+	if err := s.checkpointLocked(); err != nil {
+		return cs, err
+	}
+	// Everything before the checkpoint with nothing live is now free: tell
+	// the volume.
+	var free []uint32
+	s.mu.Lock()
+	for i := range s.segSeq {
+		if s.segSeq[i] != 0 && s.freeLocked(uint32(i)) {
+			free = append(free, uint32(i))
+			s.segSeq[i] = 0
+		}
+	}
+	s.mu.Unlock()
+	d, canDiscard := s.v.(Discarder)
+	for _, i := range free {
+		cs.SegmentsFreed++
+		cs.BytesFreed += s.segSize
+		if canDiscard {
+			if err := d.Discard(s.segOff(i), s.segSize); err != nil {
+				s.log.Warn("store: discard", "segment", i, "err", err)
+				continue
+			}
+			s.discarded.Add(s.segSize)
+		}
+	}
+	s.compacted.Add(cs.BytesMoved)
+	s.lastCompact.Store(time.Now().UnixNano())
+	return cs, nil
+}
+
+// victims picks the sealed segments before the replay start whose live
+// share is low, and lists the bodies to move out of them.
+func (s *Store) victims() []move {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	victim := make([]bool, len(s.segSeq))
+	ckpt := map[uint32]bool{}
+	for _, x := range s.ckptExt {
+		ckpt[s.segOf(x.off)] = true
+	}
+	any := false
+	for i := range s.segSeq {
+		if s.segSeq[i] != 0 && s.segSeq[i] < s.sb.replay.segSeq && s.segLive[i] > 0 && !ckpt[uint32(i)] &&
+			float64(s.segLive[i]) < compactBelow*float64(s.segSize) {
+			victim[i] = true
+			any = true
+		}
+	}
+	if !any {
+		return nil
+	}
+	in := func(b *blob) bool {
+		if b.off < 0 {
+			return false
+		}
+		if b.reclen > 0 && victim[s.segOf(b.off)] {
+			return true
+		}
+		for _, x := range b.chunks {
+			if victim[s.segOf(x.off)] {
+				return true
+			}
+		}
+		return false
+	}
+	seen := map[*blob]bool{}
+	var out []move
+	for _, a := range s.st.accounts {
+		for _, mb := range a.mailboxes {
+			for i := range mb.msgs {
+				m := &mb.msgs[i]
+				if !seen[m.blob] && in(m.blob) {
+					seen[m.blob] = true
+					b := *m.blob
+					b.chunks = append([]extent(nil), b.chunks...)
+					out = append(out, move{a.id, mb.id, m.uid, b})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (s *Store) segOf(off int64) uint32 { return uint32((off - s.dataStart) / s.segSize) }
+
+// moveBody copies one body to the head of the log and enqueues the record
+// that points its messages at the copy.
+func (s *Store) moveBody(m move) (*unit, int64, error) {
+	mv := &recBlobMoveP{size: m.b.size, from: m.b.where(), acct: m.acct, mbox: m.mbox, uid: m.uid}
+	if len(m.b.chunks) == 0 {
+		h, p, err := s.readRecord(m.b.off, int(m.b.reclen))
+		if err != nil {
+			return nil, 0, err
+		}
+		if h.typ != recAppend && h.typ != recBlobMove {
+			return nil, 0, fmt.Errorf("store: body record type %d", h.typ)
+		}
+		_, data, ok := splitBlob(p)
+		if !ok || uint32(len(data)) != m.b.size {
+			return nil, 0, fmt.Errorf("store: body record malformed")
+		}
+		mv.data = data
+	} else {
+		var units []*unit
+		for _, x := range m.b.chunks {
+			h, p, err := s.readRecord(x.off, int(x.n))
+			if err != nil {
+				return nil, 0, err
+			}
+			if h.typ != recBlobChunk {
+				return nil, 0, fmt.Errorf("store: chunk record type %d", h.typ)
+			}
+			u := newUnit(rec{typ: recBlobChunk, p: p})
+			u.data = true
+			if err := s.enqueue(u); err != nil {
+				return nil, 0, err
+			}
+			units = append(units, u)
+		}
+		for _, u := range units {
+			if err := u.wait(); err != nil {
+				return nil, 0, err
+			}
+			mv.chunks = append(mv.chunks, extent{u.offs[0], uint32(u.size)})
+		}
+	}
+	u := newUnit(mkrec(mv))
+	if err := s.enqueue(u); err != nil {
+		return nil, 0, err
+	}
+	return u, int64(m.b.size), nil
+}
