@@ -1,6 +1,8 @@
 package pop3
 
 import (
+	"bufio"
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -73,4 +75,48 @@ func TestParseMsgNumber(t *testing.T) {
 			t.Errorf("parseMsgNumber(%q) = %d, %v, want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
+}
+
+// dotStuffReference is the multi-line encoding of msg, byte by byte.
+func dotStuffReference(msg []byte) []byte {
+	var out []byte
+	lineStart, afterCR := true, false
+	for _, c := range msg {
+		if lineStart && c == '.' {
+			out = append(out, '.')
+		}
+		if c == '\n' && !afterCR {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+		lineStart, afterCR = c == '\n', c == '\r'
+	}
+	switch {
+	case lineStart:
+	case afterCR:
+		out = append(out, '\n')
+	default:
+		out = append(out, '\r', '\n')
+	}
+	return append(out, ".\r\n"...)
+}
+
+func FuzzDotWriter(f *testing.F) {
+	f.Add([]byte("Subject: a\r\n\r\n.\r\n..x\r\nend"), uint8(3))
+	f.Add([]byte("a\nb\r\n.\n\r\r\n.\r"), uint8(1))
+	f.Add([]byte("Тема: привет\r\n\r\n.точка\r\n"), uint8(7))
+	f.Fuzz(func(t *testing.T, msg []byte, step uint8) {
+		var b bytes.Buffer
+		bw := bufio.NewWriterSize(&b, 16)
+		d := newDotWriter(bw)
+		s := int(step%16) + 1
+		for i := 0; i < len(msg); i += s {
+			d.Write(msg[i:min(i+s, len(msg))])
+		}
+		d.Close()
+		bw.Flush()
+		if want := dotStuffReference(msg); !bytes.Equal(b.Bytes(), want) {
+			t.Fatalf("dotWriter(%q, pieces of %d) = %q, want %q", msg, s, b.Bytes(), want)
+		}
+	})
 }

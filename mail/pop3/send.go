@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/textproto"
 )
 
 // sendMessage streams message i to the client as a multi-line response
@@ -28,7 +27,7 @@ func (c *conn) sendMessage(i int, bodyLines int64) error {
 	} else {
 		c.bw.WriteString("+OK top of message follows\r\n")
 	}
-	dw := textproto.NewWriter(c.bw).DotWriter()
+	dw := newDotWriter(c.bw)
 	if bodyLines < 0 {
 		_, err = io.Copy(dw, r)
 	} else {
