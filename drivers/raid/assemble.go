@@ -14,7 +14,8 @@ type AssembleOptions struct {
 	// applied in memory only, stale members are left as they are.
 	ReadOnly bool
 	// Force starts an array that is dirty (not shut down cleanly) and
-	// degraded. See ErrDirtyDegraded for the risk.
+	// degraded for writing. See ErrDirtyDegraded for the risk. Read-only
+	// assembly does not need it.
 	Force bool
 }
 
@@ -85,7 +86,9 @@ func Assemble(members []Member, opts *AssembleOptions) (*Array, error) {
 	}
 	dirty := master.ResyncOffset != maxSector
 	a.dirty.Store(dirty)
-	if dirty && inSync < geo.disks && !opts.Force {
+	// A read-only assembly writes nothing and applies the journal in memory,
+	// so it may look at a dirty, degraded array without being forced.
+	if dirty && inSync < geo.disks && !opts.Force && !opts.ReadOnly {
 		return nil, fmt.Errorf("%w: it was not shut down cleanly, so stripes written at that moment may "+
 			"have parity that does not match their data, and %d member(s) are missing, whose chunks would "+
 			"be rebuilt from that parity. postvault replays its journal, which covers every write it "+
@@ -324,6 +327,13 @@ func (a *Array) writeSuperblocks(bump bool) error {
 			a.master.Events++
 		}
 		a.master.UTime = toMDTime(time.Now())
+		// As md does: a role with no member is no longer held by the device
+		// that had it, so that device, if it returns, is not taken as in sync.
+		for r, s := range a.roles {
+			if s.m == nil && int(s.devNumber) < len(a.master.DevRoles) && a.master.DevRoles[s.devNumber] == uint16(r) {
+				a.master.DevRoles[s.devNumber] = RoleSpare
+			}
+		}
 		for _, s := range append(append([]*slot(nil), a.roles...), a.spares...) {
 			if s.m == nil || s.state == MemberFaulty || s.state == MemberMissing {
 				continue
