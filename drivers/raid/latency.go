@@ -281,3 +281,12 @@ func (s LatencyStats) String() string {
 	return fmt.Sprintf("%d reads, %d writes, %d errors, p50 %v p90 %v p99 %v max %v%s",
 		s.Reads, s.Writes, s.Errors, s.P50, s.P90, s.P99, s.Max, slow)
 }
+
+// grow makes room for at least n members.
+func (l *latencyMonitor) grow(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(l.members) < n {
+		l.members = append(l.members, memberLatency{})
+	}
+}

@@ -1,0 +1,496 @@
+package raid
+
+// Rebuild: reconstructing a member's chunks onto a spare or a new member.
+//
+// A member being rebuilt (state rebuilding) holds valid chunks in rows below
+// its recovery offset, which md keeps in the superblock (recovery_offset,
+// feature bit 2) and postvault checkpoints every few seconds: the rebuilt
+// chunks and their checksums are flushed first, then the offset is written,
+// so a restart resumes at the last checkpoint and never trusts a row that
+// was not durable. Rows above it are rebuilt in order, one stripe at a time
+// under the stripe's lock (foreground I/O on that stripe waits; elsewhere it
+// runs), only for stripes in use. Foreground writes reach the member being
+// rebuilt too, so rows already visited stay current.
+//
+// A sector that a surviving member cannot read is reconstructed from the
+// others if parity allows (and rewritten on the survivor, as md does); if
+// not, that part of the stripe is lost: the rebuilt member's sectors there
+// are written as zeros and recorded in its bad-block log (badblocks.go), the
+// volume ranges are reported, and the rebuild goes on.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// RebuildOptions tune Rebuild and StartRebuild. The zero value of each
+// field selects the default given.
+type RebuildOptions struct {
+	// MinRate is the pace, in bytes per second of each rebuilt member, kept
+	// while the array serves foreground I/O; 16 MiB/s.
+	MinRate int64
+	// MaxRate is the pace while the array is otherwise idle; 0 is no limit.
+	MaxRate int64
+	// Idle is how long without foreground I/O counts as idle; 500 ms.
+	Idle time.Duration
+	// CheckpointEvery is how often the position is made durable; 5 s.
+	CheckpointEvery time.Duration
+	// Progress, if set, is called with the job's progress at most every
+	// 200 ms and once at the end.
+	Progress func(Progress)
+}
+
+func (o *RebuildOptions) withDefaults() RebuildOptions {
+	var r RebuildOptions
+	if o != nil {
+		r = *o
+	}
+	if r.MinRate <= 0 {
+		r.MinRate = 16 << 20
+	}
+	if r.Idle <= 0 {
+		r.Idle = 500 * time.Millisecond
+	}
+	if r.CheckpointEvery <= 0 {
+		r.CheckpointEvery = 5 * time.Second
+	}
+	return r
+}
+
+// ErrNothingToRebuild is returned by Rebuild when no member is being
+// rebuilt and no spare can take a missing or faulty role.
+var ErrNothingToRebuild = errors.New("raid: nothing to rebuild: every role is in sync, or no spare is there to take a missing one")
+
+// ErrBusy is returned when a rebuild or scrub is already running.
+var ErrBusy = errors.New("raid: a rebuild or scrub is already running on this array")
+
+// LostDataError is returned by a rebuild that finished but could not
+// reconstruct some ranges: a survivor was unreadable there beyond what
+// parity covers. The rebuilt members' bad-block logs list the sectors.
+type LostDataError struct {
+	Ranges []Range // volume byte ranges lost
+}
+
+func (e *LostDataError) Error() string {
+	var n int64
+	for _, r := range e.Ranges {
+		n += r.Len
+	}
+	s := fmt.Sprintf("raid: rebuild finished but %d bytes of the volume in %d ranges could not be reconstructed:", n, len(e.Ranges))
+	for i, r := range e.Ranges {
+		if i == 8 {
+			s += fmt.Sprintf(" and %d more", len(e.Ranges)-8)
+			break
+		}
+		s += fmt.Sprintf(" [%d, %d)", r.Off, r.Off+r.Len)
+	}
+	return s
+}
+
+// Rebuild rebuilds, in the calling goroutine, every member being rebuilt,
+// after moving spares into missing or faulty roles. It returns when done
+// (nil, or a *LostDataError when some ranges were lost), on error, or when
+// ctx ends (the position is checkpointed so a later Rebuild resumes).
+func (a *Array) Rebuild(ctx context.Context, opts *RebuildOptions) error {
+	j, err := a.beginRebuild(ctx, "rebuild", nil)
+	if err != nil {
+		return err
+	}
+	return a.runRebuild(ctx, j, opts.withDefaults(), nil)
+}
+
+// StartRebuild starts a rebuild in the background if there is anything to
+// rebuild (a member being rebuilt, or a spare and a missing or faulty role)
+// and none is running; it reports whether one is running when it returns.
+// The firmware calls it after assembly and whenever a member fails or is
+// added. RebuildProgress follows it; ctx's end stops it at a checkpoint.
+func (a *Array) StartRebuild(ctx context.Context, opts *RebuildOptions) (bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	j, err := a.beginRebuild(ctx, "rebuild", cancel)
+	if errors.Is(err, ErrNothingToRebuild) {
+		cancel()
+		return false, nil
+	}
+	if errors.Is(err, ErrBusy) {
+		cancel()
+		if p, ok := a.RebuildProgress(); ok && p.Running {
+			return true, nil
+		}
+		return false, err
+	}
+	if err != nil {
+		cancel()
+		return false, err
+	}
+	o := opts.withDefaults()
+	go func() {
+		defer cancel()
+		a.runRebuild(ctx, j, o, nil)
+	}()
+	return true, nil
+}
+
+// RebuildProgress returns the progress of the running or last rebuild of
+// this assembly; ok is false if there was none.
+func (a *Array) RebuildProgress() (Progress, bool) {
+	mt := a.maint()
+	mt.mu.Lock()
+	j := mt.rebuild
+	mt.mu.Unlock()
+	if j == nil {
+		return Progress{}, false
+	}
+	return j.progress(), true
+}
+
+// StopRebuild stops a background rebuild at its next stripe and waits for
+// its last checkpoint.
+func (a *Array) StopRebuild() {
+	mt := a.maint()
+	mt.mu.Lock()
+	j := mt.rebuild
+	mt.mu.Unlock()
+	if j != nil && j.cancel != nil {
+		j.cancel()
+		<-j.done
+	}
+}
+
+// beginRebuild promotes spares into empty roles and registers the job.
+func (a *Array) beginRebuild(ctx context.Context, name string, cancel func()) (*jobState, error) {
+	if a.readOnly {
+		return nil, ErrReadOnly
+	}
+	if a.closed.Load() {
+		return nil, errClosed
+	}
+	mt := a.maint()
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	for _, j := range []*jobState{mt.rebuild, mt.scrub} {
+		if j != nil && j.progress().Running {
+			return nil, ErrBusy
+		}
+	}
+	if err := a.promoteSpares(); err != nil {
+		return nil, err
+	}
+	targets := a.rebuildTargets()
+	if len(targets) == 0 {
+		return nil, ErrNothingToRebuild
+	}
+	j := &jobState{cancel: cancel, done: make(chan struct{})}
+	j.p = Progress{Job: name, Roles: targets, Running: true, Started: time.Now(), Rows: a.geo.stripes}
+	a.mu.Lock()
+	for _, r := range targets {
+		j.p.Devices = append(j.p.Devices, a.roles[r].name)
+	}
+	a.mu.Unlock()
+	mt.rebuild = j
+	return j, nil
+}
+
+// promoteSpares moves spares into missing or faulty roles while both exist.
+func (a *Array) promoteSpares() error {
+	for r := range a.geo.disks {
+		a.mu.Lock()
+		s := a.roles[r]
+		empty := s.m == nil || s.state == MemberFaulty || s.state == MemberMissing
+		a.mu.Unlock()
+		if !empty {
+			continue
+		}
+		ok, err := a.promoteSpare(r)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+	}
+	return nil
+}
+
+// runRebuild is the rebuild loop. sources maps a role to a member that
+// still holds its chunks (replace): they are copied when their checksum
+// agrees, reconstructed otherwise.
+func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, sources map[int]Member) (err error) {
+	mt := a.maint()
+	g := a.geo
+	defer func() {
+		j.update(func(p *Progress) {
+			p.Running, p.Ended = false, time.Now()
+			if err != nil {
+				p.Err = err.Error()
+			}
+		})
+		if o.Progress != nil {
+			o.Progress(j.progress())
+		}
+		close(j.done)
+	}()
+	targets := j.progress().Roles
+	from := map[int]int64{}
+	start := g.stripes
+	for _, r := range targets {
+		from[r] = a.recoveryRows(r)
+		start = min(start, from[r])
+	}
+	var total int64
+	for s := start; s < g.stripes; s++ {
+		if a.stripeUsed(s) {
+			total += g.chunk
+		}
+	}
+	j.update(func(p *Progress) { p.Row, p.Total = start, total })
+	th := newThrottle(mt, o.MinRate, o.MaxRate, o.Idle)
+	buf := make([]byte, int64(g.disks)*g.chunk)
+	lastCk, lastCb := time.Now(), time.Time{}
+	var lost []Range
+	for s := start; s < g.stripes; s++ {
+		if ctx.Err() != nil {
+			return errors.Join(ctx.Err(), a.checkpointRebuild(targets, s))
+		}
+		if !a.stripeUsed(s) {
+			continue
+		}
+		var want []int
+		for _, r := range targets {
+			if s >= from[r] {
+				want = append(want, r)
+			}
+		}
+		l, err := a.rebuildStripe(s, want, sources, buf)
+		if err != nil {
+			return err
+		}
+		lost = append(lost, l...)
+		j.update(func(p *Progress) { p.Row, p.Done, p.Lost = s+1, p.Done+g.chunk, mergeRanges(append(p.Lost, l...)) })
+		if targets = a.stillRebuilding(targets); len(targets) == 0 {
+			return errors.New("raid: rebuild stopped: every member being rebuilt failed")
+		}
+		if time.Since(lastCk) >= o.CheckpointEvery {
+			if err := a.checkpointRebuild(targets, s+1); err != nil {
+				return err
+			}
+			lastCk = time.Now()
+		}
+		if o.Progress != nil && time.Since(lastCb) >= 200*time.Millisecond {
+			o.Progress(j.progress())
+			lastCb = time.Now()
+		}
+		if !th.wait(ctx.Done(), g.chunk*int64(len(want))) {
+			return errors.Join(ctx.Err(), a.checkpointRebuild(targets, s+1))
+		}
+	}
+	j.update(func(p *Progress) { p.Row = g.stripes })
+	if err := a.checkpointRebuild(targets, g.stripes); err != nil {
+		return err
+	}
+	for _, r := range targets {
+		if err := a.markInSync(r); err != nil {
+			return err
+		}
+	}
+	if len(lost) > 0 {
+		return &LostDataError{Ranges: mergeRanges(lost)}
+	}
+	return nil
+}
+
+// stillRebuilding drops targets that failed meanwhile.
+func (a *Array) stillRebuilding(targets []int) []int {
+	return slices.DeleteFunc(targets, func(r int) bool {
+		_, st := a.memberAt(r)
+		return st != MemberRebuilding
+	})
+}
+
+// checkpointRebuild makes rows below row durable on the targets and
+// records that in their superblocks.
+func (a *Array) checkpointRebuild(targets []int, row int64) error {
+	return a.maint().asOwn(func() error { return a.checkpointRebuildOwn(targets, row) })
+}
+
+func (a *Array) checkpointRebuildOwn(targets []int, row int64) error {
+	if err := a.Flush(); err != nil {
+		return fmt.Errorf("raid: rebuild checkpoint: %w", err)
+	}
+	for _, r := range targets {
+		if a.recoveryRows(r) >= row {
+			continue
+		}
+		if err := a.setRecoveryOffset(r, row); err != nil {
+			return fmt.Errorf("raid: rebuild checkpoint: %w", err)
+		}
+	}
+	return nil
+}
+
+// rebuildStripe reconstructs the chunks of stripe s on roles want and
+// writes them, under the stripe lock. It returns the volume ranges lost.
+func (a *Array) rebuildStripe(s int64, want []int, sources map[int]Member, buf []byte) ([]Range, error) {
+	unlock := a.lockStripe(s)
+	defer unlock()
+	shards, lost, badOn, err := a.gatherStripe(s, want, sources, buf)
+	if err != nil {
+		return nil, err
+	}
+	g := a.geo
+	mt := a.maint()
+	for i := range g.disks {
+		r := g.roleOf(s, i)
+		if !slices.Contains(want, r) {
+			continue
+		}
+		m := a.writable(r)
+		if m == nil {
+			continue
+		}
+		mt.own.Add(1)
+		if _, err := m.WriteAt(shards[i], g.memberOffset(s, 0)); err != nil {
+			a.failMember(r, err)
+			continue
+		}
+		if bad := badOn[i]; len(bad) > 0 {
+			a.setChunkCRC(r, s, 0)
+			a.mu.Lock()
+			sl := a.roles[r]
+			a.mu.Unlock()
+			if err := a.addBadBlocks(sl, bad); err != nil {
+				return nil, err
+			}
+		} else {
+			a.setChunkCRC(r, s, crc32c(shards[i]))
+		}
+	}
+	return lost, nil
+}
+
+// gatherStripe returns every shard of stripe s in full (stripe order, in
+// buf), the chunks of roles want reconstructed without reading them (or
+// copied from sources when their checksum agrees). Sectors no redundancy
+// can restore come back as zeros: lost lists their volume ranges and badOn,
+// by shard, the member byte ranges of want's shards that are zeros so.
+func (a *Array) gatherStripe(s int64, want []int, sources map[int]Member, buf []byte) (shards [][]byte, lost []Range, badOn map[int][]Range, err error) {
+	g := a.geo
+	mt := a.maint()
+	shards = make([][]byte, g.disks)
+	bufs := make([][]byte, g.disks)
+	var failed []int
+	for i := range g.disks {
+		r := g.roleOf(s, i)
+		bufs[i] = buf[int64(i)*g.chunk : int64(i+1)*g.chunk]
+		shards[i] = bufs[i][:0]
+		if slices.Contains(want, r) {
+			if src := sources[r]; src != nil {
+				if _, err := src.ReadAt(bufs[i], g.memberOffset(s, 0)); err == nil {
+					if crc, ok := a.chunkCRC(r, s); ok && crc == crc32c(bufs[i]) {
+						shards[i] = bufs[i]
+					}
+				}
+			}
+			continue
+		}
+		m, ok := a.usable(r, s)
+		if !ok {
+			continue
+		}
+		mt.own.Add(1)
+		if _, err := m.ReadAt(bufs[i], g.memberOffset(s, 0)); err != nil {
+			failed = append(failed, i)
+			continue
+		}
+		a.overlay.apply(s, r, 0, bufs[i])
+		shards[i] = bufs[i]
+	}
+	if len(failed) == 0 {
+		if err := a.codec.reconstruct(shards); err != nil {
+			return nil, nil, nil, fmt.Errorf("raid: stripe %d: %w", s, err)
+		}
+		return shards, nil, nil, nil
+	}
+	lost, badOn = a.gatherSectors(s, want, shards, bufs, failed)
+	return bufs, lost, badOn, nil
+}
+
+// gatherSectors handles a stripe where members in failed could not read
+// their chunk: it finds their bad sectors and reconstructs each run of
+// sectors with the same set of unreadable members on its own.
+func (a *Array) gatherSectors(s int64, want []int, shards, bufs [][]byte, failed []int) ([]Range, map[int][]Range) {
+	g := a.geo
+	mt := a.maint()
+	const sec = 512
+	nsec := int(g.chunk / sec)
+	bad := map[int][]bool{}
+	for _, i := range failed {
+		bad[i] = make([]bool, nsec)
+		m, _ := a.usable(g.roleOf(s, i), s)
+		for k := range nsec {
+			if m == nil {
+				bad[i][k] = true
+				continue
+			}
+			mt.own.Add(1)
+			if _, err := m.ReadAt(bufs[i][k*sec:(k+1)*sec], g.memberOffset(s, int64(k*sec))); err != nil {
+				bad[i][k] = true
+			}
+		}
+		a.overlay.apply(s, g.roleOf(s, i), 0, bufs[i])
+	}
+	badAt := func(k int) []int {
+		var out []int
+		for _, i := range failed {
+			if bad[i][k] {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	var lost []Range
+	badOn := map[int][]Range{}
+	for k := 0; k < nsec; {
+		set := badAt(k)
+		e := k + 1
+		for e < nsec && slices.Equal(badAt(e), set) {
+			e++
+		}
+		lo, hi := int64(k*sec), int64(e*sec)
+		seg := make([][]byte, g.disks)
+		var missing []int
+		for i := range g.disks {
+			if len(shards[i]) == 0 && !slices.Contains(failed, i) || slices.Contains(set, i) {
+				seg[i] = bufs[i][lo:lo]
+				missing = append(missing, i)
+			} else {
+				seg[i] = bufs[i][lo:hi]
+			}
+		}
+		if len(missing) <= g.parity {
+			if err := a.codec.reconstruct(seg); err == nil {
+				for _, i := range set { // md's read-error repair: rewrite the sectors
+					if m := a.writable(g.roleOf(s, i)); m != nil {
+						mt.own.Add(1)
+						m.WriteAt(bufs[i][lo:hi], g.memberOffset(s, lo))
+					}
+				}
+				k = e
+				continue
+			}
+		}
+		for _, i := range missing {
+			clear(bufs[i][lo:hi])
+			if slices.Contains(want, g.roleOf(s, i)) {
+				badOn[i] = append(badOn[i], Range{g.memberOffset(s, lo), hi - lo})
+			}
+			if i < g.data {
+				lost = append(lost, Range{s*g.stripeSize() + int64(i)*g.chunk + lo, hi - lo})
+			}
+		}
+		k = e
+	}
+	return mergeRanges(lost), badOn
+}
