@@ -309,8 +309,12 @@ func (vm *VM) command(tmp string) ([]string, error) {
 		if op.WritableImage {
 			snap = "off"
 		}
+		dev := "ide-hd,bus=ide.0,drive=bootdisk,serial=" + BootSerial
+		if op.Mode == UEFI {
+			dev += ",bootindex=0" // with -kernel, QEMU's loader holds index 0
+		}
 		a = append(a, "-drive", "if=none,id=bootdisk,format=raw,snapshot="+snap+",file="+op.Image,
-			"-device", "ide-hd,bus=ide.0,drive=bootdisk,serial="+BootSerial+",bootindex=0")
+			"-device", dev)
 	}
 	if len(op.Disks) > 0 {
 		a = append(a, "-device", "ich9-ahci,id=sata")
@@ -414,8 +418,8 @@ func (vm *VM) Serial() string {
 	return vm.serial.String()
 }
 
-// WaitFor waits until the console shows a match of re after the previous
-// match (so a second WaitFor for the same line waits for it to be printed
+// WaitFor waits until the console shows a match of re in complete lines
+// after the previous match (so a second WaitFor for the same line waits for it to be printed
 // again) and returns the match and its submatches. It fails when timeout
 // passes or QEMU exits first; the error then carries the console's tail.
 func (vm *VM) WaitFor(re *regexp.Regexp, timeout time.Duration) ([]string, error) {
@@ -424,6 +428,8 @@ func (vm *VM) WaitFor(re *regexp.Regexp, timeout time.Duration) ([]string, error
 	for {
 		vm.mu.Lock()
 		buf := vm.serial.Bytes()[vm.cursor:]
+		// Match complete lines only: a line may arrive in pieces.
+		buf = buf[:bytes.LastIndexByte(buf, '\n')+1]
 		if loc := re.FindSubmatchIndex(buf); loc != nil {
 			m := make([]string, len(loc)/2)
 			for i := range m {
@@ -442,7 +448,8 @@ func (vm *VM) WaitFor(re *regexp.Regexp, timeout time.Duration) ([]string, error
 		case <-vm.exited:
 			// One more look: the last bytes may have come with the exit.
 			vm.mu.Lock()
-			found := re.Match(vm.serial.Bytes()[vm.cursor:])
+			rest := vm.serial.Bytes()[vm.cursor:]
+			found := re.Match(rest[:bytes.LastIndexByte(rest, '\n')+1])
 			vm.mu.Unlock()
 			if found {
 				continue
