@@ -11,11 +11,15 @@
 //     is printed as "postvault: network <iface> <addr/len> via <gateway>".
 //  4. gokrazy.SuperviseServices runs `/user/postvault serve` and restarts it
 //     when it exits. `postvault serve` without flags is the appliance mode:
-//     real SATA disks, standard ports. When it is ready it writes one line
-//     "postvault: ready imap=... pop3=... smtp=... http=..." to /dev/console.
+//     real SATA disks, standard ports. When it is ready it prints one line
+//     "postvault: ready imap=... pop3=... smtp=... http=...".
 //
 // Supervised programs' output goes to gokrazy's in-memory log, not to the
-// serial console, so every marker here is written to /dev/console directly.
+// serial console, so every marker of the init is written to /dev/console
+// directly, and the service runs under this same binary as a tee
+// ("/gokrazy/init -tee-console PROGRAM ARGS..."): the program's stdout and
+// stderr go both to gokrazy's log and to the console, so the console shows
+// the admin password at first start, the ready line and serve's log.
 package main
 
 import (
@@ -36,6 +40,9 @@ var buildTimestamp = "unknown"
 var serveArgs = []string{"/user/postvault", "serve"}
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == teeFlag {
+		os.Exit(tee(os.Args[2:]))
+	}
 	if err := run(); err != nil {
 		console("postvault: init: %v", err)
 		os.Exit(1)
@@ -59,7 +66,11 @@ func run() error {
 		console("postvault: no %s in the image: nothing to serve", serveArgs[0])
 		return nil
 	}
-	svc := gokrazy.NewService(exec.Command(serveArgs[0], serveArgs[1:]...))
+	self, err := os.Executable()
+	if err != nil {
+		self = "/gokrazy/init"
+	}
+	svc := gokrazy.NewService(exec.Command(self, append([]string{teeFlag}, serveArgs...)...))
 	if err := gokrazy.SuperviseServices([]*gokrazy.Service{svc}); err != nil {
 		return fmt.Errorf("supervise: %w", err)
 	}
