@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -178,4 +180,50 @@ func (s *Store) moveBody(m move) (*unit, int64, error) {
 		return nil, 0, err
 	}
 	return u, int64(m.b.size), nil
+}
+
+// Check reads every message of every account and verifies its checksums,
+// returning the problems found (also kept for Problems).
+func (s *Store) Check(ctx context.Context) ([]Problem, error) {
+	type ref struct {
+		acct, mbox string
+		uid        uint32
+	}
+	var refs []ref
+	s.mu.RLock()
+	for _, a := range s.st.accounts {
+		for _, mb := range a.mailboxes {
+			for i := range mb.msgs {
+				refs = append(refs, ref{a.name, mb.name, mb.msgs[i].uid})
+			}
+		}
+	}
+	s.mu.RUnlock()
+	var out []Problem
+	buf := make([]byte, 64<<10)
+	for _, r := range refs {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		a, err := s.Account(r.acct)
+		if err != nil {
+			continue
+		}
+		b, err := a.Open(r.mbox, r.uid)
+		if err == nil {
+			for off := int64(0); off < b.Size() && err == nil; off += int64(len(buf)) {
+				_, err = b.ReadAt(buf, off)
+				if err == io.EOF {
+					err = nil
+				}
+			}
+			b.Close()
+		}
+		if errors.Is(err, ErrCorrupt) {
+			out = append(out, Problem{Account: r.acct, Mailbox: r.mbox, UID: r.uid, Detail: err.Error()})
+		} else if err != nil && !errors.Is(err, ErrNoSuchMessage) && !errors.Is(err, ErrNoSuchMailbox) {
+			return out, err
+		}
+	}
+	return out, nil
 }
