@@ -28,6 +28,10 @@ type Options struct {
 	Buffered bool
 }
 
+// KernelTransport returns the SG_IO ioctl transport (what a nil
+// Options.Transport means), for wrapping in satatest.Record.
+func KernelTransport() Transport { return kernelTransport{} }
+
 func (o *Options) transport() Transport {
 	if o == nil || o.Transport == nil {
 		return kernelTransport{}

@@ -65,7 +65,7 @@ func TestQEMUIdentify(t *testing.T) {
 	}
 	want := sata.Identity{Model: "QEMU HARDDISK", Serial: "pv-disk-2", Firmware: "2.5+", Sectors: 2 << 20,
 		LogicalSectorSize: 512, PhysicalSectorSize: 512, LBA48: true, SMARTSupported: true,
-		SMARTEnabled: true, WriteCache: true, NCQ: true, MajorVersion: 7}
+		SMARTEnabled: true, WriteCache: true, NCQ: true, TRIM: true, MajorVersion: 7}
 	if *id != want {
 		t.Errorf("DecodeIdentify(QEMU) =\n%+v, want\n%+v", *id, want)
 	}

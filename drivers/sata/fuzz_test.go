@@ -8,6 +8,7 @@ import (
 )
 
 func FuzzDecodeIdentify(f *testing.F) {
+	f.Add(capturedIdentify(f))
 	f.Add(satatest.QEMUIdentify("QM00005", 2097152))
 	f.Add(wd.Identify())
 	f.Add(satatest.Drive{Model: "Samsung SSD 870 EVO 1TB", Serial: "S6PTNX0T123456A", Firmware: "SVT02B6Q",
@@ -32,6 +33,7 @@ func FuzzDecodeIdentify(f *testing.F) {
 }
 
 func FuzzDecodeSMART(f *testing.F) {
+	f.Add(readHexPage(f, "qemu72-smart-data.txt"), readHexPage(f, "qemu72-smart-thresholds.txt"))
 	d, th := satatest.SMARTPages(satatest.QEMUAttrs, 0)
 	f.Add(d, th)
 	d, th = satatest.SMARTPages([]satatest.Attr{{ID: 5, Flags: 0x33, Value: 1, Worst: 1, Threshold: 10, Raw: 1 << 40}}, 0xf9)

@@ -90,8 +90,9 @@ func (d Drive) wwnBit() int {
 // QEMUIdentify builds the IDENTIFY DEVICE page QEMU's ide-hd (hw/ide/core.c,
 // ide_identify, QEMU 7.2) returns for a disk of the given serial and size
 // in 512-byte sectors, with the default model "QEMU HARDDISK", firmware
-// "2.5+", no WWN, write cache on, no integrity word, no SCT, and the
-// 16/63 CHS geometry QEMU guesses.
+// "2.5+", no WWN, write cache on, TRIM, no integrity word, no SCT, and the
+// 16/63 CHS geometry QEMU guesses. TestQEMU checks it byte for byte
+// against what QEMU 7.2 answers on the ich9-ahci controller.
 func QEMUIdentify(serial string, sectors uint64) []byte {
 	p := make([]byte, 512)
 	cyl := min(sectors/(16*63), 16383)
@@ -128,8 +129,9 @@ func QEMUIdentify(serial string, sectors uint64) []byte {
 	for w := 65; w <= 68; w++ {
 		putWord(p, w, 120)
 	}
-	putWord(p, 75, 31)   // NCQ queue depth 32 (AHCI)
-	putWord(p, 76, 1<<8) // NCQ
+	putWord(p, 69, 1<<14) // deterministic read after TRIM
+	putWord(p, 75, 31)    // NCQ queue depth 32 (AHCI)
+	putWord(p, 76, 1<<8)  // NCQ
 	putWord(p, 80, 0xf0)
 	putWord(p, 81, 0x16)
 	putWord(p, 82, 1<<14|1<<5|1)
@@ -143,6 +145,8 @@ func QEMUIdentify(serial string, sectors uint64) []byte {
 	for i := 0; i < 4; i++ {
 		putWord(p, 100+i, uint16(sectors>>(16*i)))
 	}
+	putWord(p, 106, 0x6000) // physical block size given: 2^0 logical sectors
+	putWord(p, 169, 1)      // TRIM (discard_granularity is set)
 	return p
 }
 
@@ -188,7 +192,7 @@ func SMARTPages(attrs []Attr, selfTest byte) (data, thresh []byte) {
 		t := thresh[2+12*i:]
 		t[0], t[1] = byte(a.ID), byte(a.Threshold)
 	}
-	data[362] = 0x02
+	data[362] = 0x82 // off-line collection: never started; attribute autosave on
 	data[363] = selfTest
 	data[364], data[365] = 0x20, 0x01
 	data[367] = 1<<4 | 1<<3 | 1
