@@ -64,6 +64,7 @@ func Create(members []Member, opts *CreateOptions) (*Array, error) {
 		RaidDisks: uint32(len(members)), DataOffset: uint64(dataOff / 512), SuperOffset: sbOffset / 512,
 		BBLogSize: 8, BBLogOffset: 16, Events: 1, ResyncOffset: maxSector, MaxDev: 128,
 		CTime: toMDTime(time.Now())}
+	sb.UTime = sb.CTime
 	if len(all) > 128 {
 		sb.MaxDev = uint32(roundUp(int64(len(all)), 2))
 	}
