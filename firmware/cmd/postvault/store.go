@@ -1,11 +1,329 @@
 package main
 
-func userMain(io stdio, args []string) error { return errNotYet }
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
 
-func aliasMain(io stdio, args []string) error { return errNotYet }
+	"github.com/postvault/postvault/drivers/raid"
+	"github.com/postvault/postvault/mail/store"
+	"github.com/postvault/postvault/mail/store/maildir"
+)
 
-func deliverMain(io stdio, args []string) error { return errNotYet }
+// The account, alias, delivery, store and recovery commands. Each opens the
+// array from its member paths (any order), opens the store on it, does one
+// thing and closes both. Passwords are read from standard input, never from
+// arguments.
 
-func storeMain(io stdio, args []string) error { return errNotYet }
+// storeFlags returns a flag set whose usage line is "postvault cmd usage".
+func storeFlags(io stdio, cmd, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	fs.Usage = func() {
+		fmt.Fprintf(io.err, "usage: postvault %s %s\n", cmd, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
 
-func recoverMain(io stdio, args []string) error { return errNotYet }
+// storeArgs parses flags mixed with positional arguments; with a wrong
+// count of positionals (fewer than min) it prints the usage.
+func storeArgs(fs *flag.FlagSet, args []string, min int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errUsage
+			}
+			return nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) < min {
+		fs.Usage()
+		return nil, errUsage
+	}
+	return pos, nil
+}
+
+// openedStore is a store on an assembled array.
+type openedStore struct {
+	*store.Store
+	arr *raid.Array
+}
+
+// openStore assembles the members and opens the store on the array. With
+// create, a blank array (no store yet) is formatted first. The logger
+// writes to standard error.
+func openStore(io stdio, paths []string, readOnly, create bool) (*openedStore, error) {
+	var ms []raid.Member
+	for _, p := range paths {
+		f, err := raid.OpenFile(p, readOnly)
+		if err != nil {
+			for _, m := range ms {
+				m.Close()
+			}
+			return nil, err
+		}
+		ms = append(ms, f)
+	}
+	arr, err := raid.Assemble(ms, &raid.AssembleOptions{ReadOnly: readOnly})
+	if err != nil {
+		for _, m := range ms {
+			m.Close()
+		}
+		return nil, err
+	}
+	opts := &store.Options{ReadOnly: readOnly, CheckpointInterval: -1,
+		Logger: slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	s, err := store.Open(arr, opts)
+	if errors.Is(err, store.ErrNotFormatted) && create {
+		if err = store.Create(arr, nil); err == nil {
+			fmt.Fprintln(io.err, "postvault: the array held no mail store; formatted a new one")
+			s, err = store.Open(arr, opts)
+		}
+	}
+	if err != nil {
+		arr.Close()
+		return nil, err
+	}
+	return &openedStore{s, arr}, nil
+}
+
+// readPassword reads the first line of standard input.
+func readPassword(in io.Reader) (string, error) {
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return pw, nil
+}
+
+func userMain(io stdio, args []string) error {
+	const usage = "add|passwd|del NAME PATH...  |  list PATH...  (passwords on standard input)"
+	fs := storeFlags(io, "user", usage)
+	pos, err := storeArgs(fs, args, 2)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	verb := pos[0]
+	if verb == "list" {
+		s, err := openStore(io, pos[1:], true, false)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		for _, u := range s.Users() {
+			state := "enabled"
+			if u.Disabled {
+				state = "disabled"
+			}
+			fmt.Fprintf(io.out, "%s\t%d messages\t%d bytes\tquota %d\t%s\n", u.Name, u.Messages, u.Usage, u.Quota, state)
+		}
+		return nil
+	}
+	if len(pos) < 3 || (verb != "add" && verb != "passwd" && verb != "del") {
+		fs.Usage()
+		return errUsage
+	}
+	name := pos[1]
+	var pw string
+	if verb != "del" {
+		if pw, err = readPassword(io.in); err != nil {
+			return err
+		}
+	}
+	s, err := openStore(io, pos[2:], false, verb == "add")
+	if err != nil {
+		return err
+	}
+	switch verb {
+	case "add":
+		err = s.AddUser(ctx, name, pw)
+	case "passwd":
+		err = s.SetPassword(ctx, name, pw)
+	case "del":
+		err = s.DelUser(ctx, name)
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func aliasMain(io stdio, args []string) error {
+	fs := storeFlags(io, "alias", "add|del ADDRESS NAME PATH...")
+	pos, err := storeArgs(fs, args, 4)
+	if err != nil {
+		return err
+	}
+	verb, addr, name := pos[0], pos[1], pos[2]
+	if verb != "add" && verb != "del" {
+		fs.Usage()
+		return errUsage
+	}
+	s, err := openStore(io, pos[3:], false, false)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if verb == "add" {
+		err = s.AddAlias(ctx, addr, name)
+	} else {
+		err = delAlias(ctx, s.Store, addr, name)
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// delAlias removes addr only if it points to name.
+func delAlias(ctx context.Context, s *store.Store, addr, name string) error {
+	for _, a := range s.Aliases() {
+		if strings.EqualFold(a.Address, addr) {
+			if !strings.EqualFold(a.Account, name) {
+				return fmt.Errorf("alias %s belongs to %s, not %s", a.Address, a.Account, name)
+			}
+			return s.DelAlias(ctx, addr)
+		}
+	}
+	return store.ErrNoSuchAlias
+}
+
+func deliverMain(io stdio, args []string) error {
+	fs := storeFlags(io, "deliver", "--to ADDRESS [--mailbox NAME] PATH... < message")
+	to := fs.String("to", "", "recipient address (aliases are resolved)")
+	mbox := fs.String("mailbox", "", "mailbox to deliver into (default INBOX; INBOX if it does not exist)")
+	pos, err := storeArgs(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if *to == "" {
+		fs.Usage()
+		return errUsage
+	}
+	s, err := openStore(io, pos, false, false)
+	if err != nil {
+		return err
+	}
+	res, err := s.Deliver(context.Background(), []store.Delivery{{Recipient: *to, Mailbox: *mbox}}, time.Now(), io.in)
+	if err == nil && res[0].Err != nil {
+		err = res[0].Err
+	}
+	if err == nil {
+		fmt.Fprintf(io.out, "delivered to %s %s UID %d\n", res[0].Account, res[0].Mailbox, res[0].UID)
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func storeMain(io stdio, args []string) error {
+	fs := storeFlags(io, "store", "check|stats|compact PATH...")
+	pos, err := storeArgs(fs, args, 2)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	switch pos[0] {
+	case "check":
+		s, err := openStore(io, pos[1:], true, false)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		found, err := s.Check(ctx)
+		if err != nil {
+			return err
+		}
+		probs := append(s.Problems(), found...)
+		for _, p := range probs {
+			fmt.Fprintf(io.out, "damage at %d (seq %d): %s %s UID %d: %s\n", p.Offset, p.Seq, p.Account, p.Mailbox, p.UID, p.Detail)
+		}
+		st := s.Stats()
+		if len(probs) > 0 {
+			return fmt.Errorf("%d problems in %d messages", len(probs), st.Messages)
+		}
+		fmt.Fprintf(io.out, "ok: %d accounts, %d mailboxes, %d messages verified\n", st.Accounts, st.Mailboxes, st.Messages)
+		return nil
+	case "stats":
+		s, err := openStore(io, pos[1:], true, false)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		printStats(io.out, s.Stats())
+		return nil
+	case "compact":
+		s, err := openStore(io, pos[1:], false, false)
+		if err != nil {
+			return err
+		}
+		cs, err := s.Compact(ctx)
+		if err == nil {
+			fmt.Fprintf(io.out, "moved %d bytes, freed %d segments (%d bytes)\n", cs.BytesMoved, cs.SegmentsFreed, cs.BytesFreed)
+		}
+		if cerr := s.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	fs.Usage()
+	return errUsage
+}
+
+func printStats(w io.Writer, st store.Stats) {
+	fmt.Fprintf(w, "volume\t%d bytes, %d segments of %d bytes, %d free\n", st.VolumeBytes, st.Segments, st.SegmentSize, st.FreeSegments)
+	fmt.Fprintf(w, "log\t%d bytes in use, %d live\n", st.LogBytes, st.LiveBytes)
+	fmt.Fprintf(w, "mail\t%d accounts, %d mailboxes, %d messages, %d bodies\n", st.Accounts, st.Mailboxes, st.Messages, st.Blobs)
+	fmt.Fprintf(w, "open\t%v, %d records replayed after the checkpoint (seq %d), next seq %d\n", st.OpenDuration, st.OpenReplayed, st.CheckpointSeq, st.NextSeq)
+	fmt.Fprintf(w, "damage\t%d problems\n", st.Problems)
+}
+
+func recoverMain(io stdio, args []string) error {
+	fs := storeFlags(io, "recover", "--out DIR PATH...")
+	out := fs.String("out", "", "directory to write the Maildir export into (created; must not hold an export)")
+	pos, err := storeArgs(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		fs.Usage()
+		return errUsage
+	}
+	if err := os.MkdirAll(*out, 0o700); err != nil {
+		return err
+	}
+	s, err := openStore(io, pos, true, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for _, p := range s.Problems() {
+		fmt.Fprintf(io.err, "damage: %s %s UID %d: %s\n", p.Account, p.Mailbox, p.UID, p.Detail)
+	}
+	st, err := maildir.Export(context.Background(), s.Store, *out, func(w string) { fmt.Fprintln(io.err, "skipped:", w) })
+	fmt.Fprintf(io.out, "exported %d accounts, %d folders, %d messages (%d bytes) to %s\n", st.Accounts, st.Folders, st.Messages, st.Bytes, *out)
+	if err == nil && st.Failed > 0 {
+		err = fmt.Errorf("%d messages could not be read (see above)", st.Failed)
+	}
+	return err
+}

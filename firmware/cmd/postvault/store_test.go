@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code := run(stdio{strings.NewReader(stdin), &o, &e}, args)
+	return code, o.String(), e.String()
+}
+
+// storeArray creates a RAID-5 over four 24 MiB files and returns their paths.
+func storeArray(t *testing.T) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for i := range 4 {
+		p := filepath.Join(dir, "m"+string(rune('0'+i))+".img")
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 24<<20); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	if code, _, e := runCmd(t, "", append([]string{"raid", "create", "--level", "5", "--chunk", "64K"}, paths...)...); code != 0 {
+		t.Fatalf("raid create: %s", e)
+	}
+	return paths
+}
+
+func TestStoreCommands(t *testing.T) {
+	m := storeArray(t)
+	steps := []struct {
+		stdin  string
+		args   []string
+		code   int
+		outHas string
+	}{
+		{"s3cret\n", append([]string{"user", "add", "alice@example.org"}, m...), 0, ""},
+		{"other\n", append([]string{"user", "add", "bob@example.org"}, m...), 0, ""},
+		{"", append([]string{"alias", "add", "postmaster@example.org", "alice@example.org"}, m...), 0, ""},
+		{"Subject: hi\r\n\r\nhello\r\n", append([]string{"deliver", "--to", "postmaster@example.org"}, m...), 0, "alice@example.org INBOX UID 1"},
+		{"Subject: w\r\n\r\nwork\r\n", append([]string{"deliver", "--to", "bob@example.org", "--mailbox", "Archive"}, m...), 0, "Archive UID 1"},
+		{"x", append([]string{"deliver", "--to", "nobody@example.org"}, m...), 1, ""},
+		{"", append([]string{"user", "list"}, m...), 0, "alice@example.org\t1 messages"},
+		{"n3w\n", append([]string{"user", "passwd", "bob@example.org"}, m...), 0, ""},
+		{"", append([]string{"store", "stats"}, m...), 0, "2 accounts"},
+		{"", append([]string{"store", "compact"}, m...), 0, "freed"},
+		{"", append([]string{"store", "check"}, m...), 0, "2 messages verified"},
+		{"", append([]string{"alias", "del", "postmaster@example.org", "bob@example.org"}, m...), 1, ""},
+		{"", append([]string{"alias", "del", "postmaster@example.org", "alice@example.org"}, m...), 0, ""},
+		{"", []string{"user", "add", "x@example.org"}, 2, ""},
+		{"", []string{"store", "frobnicate", m[0]}, 2, ""},
+	}
+	for _, s := range steps {
+		code, out, errOut := runCmd(t, s.stdin, s.args...)
+		if code != s.code || !strings.Contains(out, s.outHas) {
+			t.Fatalf("postvault %s = %d, %q (stderr %q), want %d and %q", strings.Join(s.args[:2], " "), code, out, errOut, s.code, s.outHas)
+		}
+	}
+	// recover is read-only: the members are byte for byte the same after it.
+	before := readFiles(t, m)
+	dir := filepath.Join(t.TempDir(), "out")
+	code, out, errOut := runCmd(t, "", append([]string{"recover", "--out", dir}, m...)...)
+	if code != 0 || !strings.Contains(out, "2 messages") {
+		t.Fatalf("recover = %d %q %q", code, out, errOut)
+	}
+	if !bytes.Equal(before, readFiles(t, m)) {
+		t.Fatal("recover wrote to a member")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "bob@example.org", ".Archive", "cur", mustGlobOne(t, filepath.Join(dir, "bob@example.org", ".Archive", "cur", "*"))))
+	if err != nil || !strings.Contains(string(b), "work") {
+		t.Fatalf("exported message: %q %v", b, err)
+	}
+	if code, _, _ := runCmd(t, "", append([]string{"user", "del", "bob@example.org"}, m...)...); code != 0 {
+		t.Fatal("user del failed")
+	}
+	if _, out, _ := runCmd(t, "", append([]string{"user", "list"}, m...)...); strings.Contains(out, "bob@") {
+		t.Fatalf("bob still listed: %q", out)
+	}
+}
+
+func readFiles(t *testing.T, paths []string) []byte {
+	var all []byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	return all
+}
+
+func mustGlobOne(t *testing.T, pattern string) string {
+	m, _ := filepath.Glob(pattern)
+	if len(m) != 1 {
+		t.Fatalf("%s matches %v", pattern, m)
+	}
+	return filepath.Base(m[0])
+}
