@@ -382,7 +382,10 @@ func TestAddAndReplace(t *testing.T) {
 	old := f.faulty[3]
 	r0, _, _ := old.Counts()
 	nm := raidtest.NewFaulty(raidtest.NewMem(fixMemberSize))
-	if err := a.Replace(context.Background(), 3, nm, nil); err != nil {
+	if err := a.Replace(context.Background(), f.faulty[0], raidtest.NewMem(1<<20), nil); err == nil {
+		t.Error("Replace with a new member smaller than needed succeeded")
+	}
+	if err := a.Replace(context.Background(), old, nm, nil); err != nil {
 		t.Fatalf("Replace: %v", err)
 	}
 	if m, st := a.memberAt(3); unwrap(m) != nm || st != MemberInSync {

@@ -49,18 +49,19 @@ func (a *Array) Add(m Member) (int, error) {
 	return -1, nil
 }
 
-// Replace moves role onto newMember while the member now in that role
-// still serves as the source: each chunk is copied from it when its
+// Replace puts newMember in the place of old, an active member in sync,
+// while old still serves as the source: each chunk is copied from it when its
 // checksum agrees and reconstructed from the others otherwise. The old
 // member is marked faulty at the start (so the array reads that role by
 // reconstruction meanwhile, as when degraded) and closed at the end. It
 // runs in the calling goroutine; opts as for Rebuild.
-func (a *Array) Replace(ctx context.Context, role int, newMember Member, opts *RebuildOptions) error {
-	if role < 0 || role >= a.geo.disks {
-		return fmt.Errorf("raid: no role %d in an array of %d members", role, a.geo.disks)
-	}
+func (a *Array) Replace(ctx context.Context, old, newMember Member, opts *RebuildOptions) error {
 	if a.readOnly {
 		return ErrReadOnly
+	}
+	role := a.roleOfMember(old)
+	if role < 0 {
+		return errors.New("raid: the member to replace is not an active member of this array")
 	}
 	old, st := a.memberAt(role)
 	if old == nil || st != MemberInSync {
@@ -97,6 +98,18 @@ func (a *Array) Replace(ctx context.Context, role int, newMember Member, opts *R
 		old.Close()
 	}
 	return err
+}
+
+// roleOfMember returns the role m holds, or -1.
+func (a *Array) roleOfMember(m Member) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for r, s := range a.roles {
+		if s.m != nil && (s.m == m || unwrap(s.m) == unwrap(m)) {
+			return r
+		}
+	}
+	return -1
 }
 
 // RebuildInto writes the chunks of role, reconstructed from the other
