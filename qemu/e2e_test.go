@@ -25,7 +25,7 @@ var (
 
 // serveMissing reports why the image's postvault cannot serve yet, or "".
 // The image's binary is linux/amd64 and static, so it runs on this host.
-func serveMissing(t *testing.T, image string) string {
+func serveMissing(_ testing.TB, image string) string {
 	pv := filepath.Join(filepath.Dir(image), "postvault")
 	out, _ := exec.Command(pv, "serve", "--help").CombinedOutput()
 	if bytes.Contains(out, []byte("not part of this build yet")) {
