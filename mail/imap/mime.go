@@ -236,7 +236,13 @@ func (sc *scanner) multipart(p *part, bounds []string, depth int) {
 			continue // preamble, epilogue
 		case k < own:
 			sc.unread(l)
+			// The line break before the boundary is the boundary's; when
+			// the last part is empty it is also the end of the previous
+			// delimiter line, which the part already starts after.
 			p.end = max(p.bodyStart, l.off-int64(l.eolPrev))
+			if n := len(p.children); n > 0 {
+				p.end = max(p.end, p.children[n-1].end)
+			}
 			return
 		case final || closed:
 			closed = true
