@@ -44,7 +44,9 @@ func makeBoot(ctx context.Context, out, work string, o *Options, cmdline string)
 	sum := sha256.Sum256([]byte("postvault-image/" + o.Seed + "/fat"))
 	volid := fmt.Sprintf("%08x", binary.BigEndian.Uint32(sum[:4]))
 	env := []string{"SOURCE_DATE_EPOCH=" + strconv.FormatInt(o.Epoch.Unix(), 10), "MTOOLS_SKIP_CHECK=1"}
-	if err := run(ctx, env, "mkfs.vfat", "-C", "--invariant", "-F", "16", "-n", "POSTVAULT",
+	// One FAT (-f 1): gokrazy's FAT reader, which finds /cmdline.txt for its
+	// A/B switch, assumes the root directory follows a single FAT.
+	if err := run(ctx, env, "mkfs.vfat", "-C", "--invariant", "-F", "16", "-f", "1", "-n", "POSTVAULT",
 		"-i", volid, out, strconv.FormatInt(o.BootSize/1024, 10)); err != nil {
 		return err
 	}
