@@ -1,0 +1,128 @@
+package appliance
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+)
+
+// Listen addresses of every service. An empty address turns a service off.
+type Listen struct {
+	IMAP, IMAPS, POP3, POP3S, SMTP, LMTP, HTTP string
+}
+
+// services names each address for printing, settings keys and flags, in the
+// order they are printed.
+func (l *Listen) services() []struct {
+	Name string
+	Addr *string
+} {
+	return []struct {
+		Name string
+		Addr *string
+	}{
+		{"imap", &l.IMAP}, {"imaps", &l.IMAPS}, {"pop3", &l.POP3}, {"pop3s", &l.POP3S},
+		{"smtp", &l.SMTP}, {"lmtp", &l.LMTP}, {"http", &l.HTTP},
+	}
+}
+
+// Defaults for the appliance (standard ports on every address) and for
+// development mode (loopback high ports, so no root is needed and nothing is
+// exposed on the LAN).
+var (
+	applianceListen = Listen{
+		IMAP: ":143", IMAPS: ":993", POP3: ":110", POP3S: ":995",
+		SMTP: ":25", LMTP: ":24", HTTP: ":80",
+	}
+	devListen = Listen{
+		IMAP: "127.0.0.1:10143", IMAPS: "127.0.0.1:10993", POP3: "127.0.0.1:10110",
+		POP3S: "127.0.0.1:10995", SMTP: "127.0.0.1:10025", LMTP: "127.0.0.1:10024",
+		HTTP: "127.0.0.1:10080",
+	}
+)
+
+// Config is everything `postvault serve` runs with.
+//
+// Precedence, the one place it is written down: a flag given on the command
+// line wins; otherwise the setting stored in the mail store under
+// "serve.<name>" (for example "serve.imap" = "0.0.0.0:143", set by the web UI
+// or an admin); otherwise the default, which is devListen in development
+// mode and applianceListen on the box. The member disks are never a setting:
+// they are found (box) or named (--dev, --member).
+type Config struct {
+	// Dev is the folder with the development member files disk0.img to
+	// disk4.img; "" means appliance mode (real disks).
+	Dev string
+	// Members are explicit member paths (files or block devices), used
+	// instead of --dev's files or discovery when given.
+	Members []string
+	// Listen holds the addresses given as flags; empty fields fall back to
+	// the store's settings, then to the defaults.
+	Listen Listen
+	// Hostname is used in greetings, Received lines and the certificate.
+	Hostname string
+	// AllowInsecureAuth permits plaintext logins without TLS from the LAN
+	// (loopback is always allowed).
+	AllowInsecureAuth bool
+	// DiskSize is the size of each development member file made the first
+	// time.
+	DiskSize int64
+	// Console, when set, receives the ready line (on the box /dev/console).
+	Console string
+	// AdminName is the account made at first start, whose password is
+	// printed once.
+	AdminName string
+}
+
+// ParseFlags parses serve's arguments into a Config.
+func ParseFlags(args []string, fs *flag.FlagSet) (*Config, error) {
+	c := &Config{}
+	fs.StringVar(&c.Dev, "dev", "", "development mode: keep five member files `DIR`/disk0.img..disk4.img (created the first time as RAID-6)")
+	var members string
+	fs.StringVar(&members, "members", "", "comma-separated member `PATHS` (files or block devices) instead of --dev or discovery")
+	for _, s := range c.Listen.services() {
+		fs.StringVar(s.Addr, s.Name, "", "listen `ADDRESS` for "+strings.ToUpper(s.Name)+` ("off" disables it)`)
+	}
+	fs.StringVar(&c.Hostname, "hostname", "", "host name for greetings and the certificate (default: the system's)")
+	fs.BoolVar(&c.AllowInsecureAuth, "allow-insecure-auth", false, "allow plaintext logins without TLS from the LAN (loopback is always allowed)")
+	fs.Int64Var(&c.DiskSize, "disk-size", 1<<30, "size in `BYTES` of each development member file created the first time")
+	fs.StringVar(&c.Console, "console", "", "write the ready line also to this `FILE` (the box uses /dev/console)")
+	fs.StringVar(&c.AdminName, "admin", "postmaster@postvault.local", "`ADDRESS` of the admin account made at first start")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if members != "" {
+		c.Members = strings.Split(members, ",")
+	}
+	if c.Dev != "" && len(c.Members) > 0 {
+		return nil, fmt.Errorf("--dev and --members exclude each other")
+	}
+	return c, nil
+}
+
+// resolve fills every empty listen address: a stored setting first, then the
+// default for the mode. "off" turns a service off.
+func (c *Config) resolve(setting func(key string) (string, bool)) Listen {
+	def := applianceListen
+	if c.Dev != "" {
+		def = devListen
+	}
+	out := c.Listen
+	defs := def.services()
+	for i, s := range out.services() {
+		if *s.Addr == "" {
+			if v, ok := setting("serve." + s.Name); ok && v != "" {
+				*s.Addr = v
+			} else {
+				*s.Addr = *defs[i].Addr
+			}
+		}
+		if *s.Addr == "off" {
+			*s.Addr = ""
+		}
+	}
+	return out
+}

@@ -1,0 +1,91 @@
+package appliance
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/postvault/postvault/drivers/raid"
+	"github.com/postvault/postvault/mail/store"
+)
+
+// StatusReport is what the status page and /api/status show.
+type StatusReport struct {
+	Time     time.Time           `json:"time"`
+	Array    raid.Status         `json:"array"`
+	Job      *raid.Progress      `json:"job,omitempty"`
+	Latency  []raid.MemberLatency `json:"latency"`
+	Store    store.Stats         `json:"store"`
+	Services Listen              `json:"services"`
+}
+
+// Report gathers the current status.
+func (ap *Appliance) Report() StatusReport {
+	r := StatusReport{
+		Time:     time.Now(),
+		Array:    ap.array.Status(),
+		Latency:  ap.array.Latency(),
+		Store:    ap.store.Stats(),
+		Services: ap.addrs,
+	}
+	if p, ok := ap.array.RebuildProgress(); ok {
+		r.Job = &p
+	} else if p, ok := ap.array.ScrubProgress(); ok {
+		r.Job = &p
+	}
+	return r
+}
+
+func (ap *Appliance) statusHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(ap.Report())
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := statusPage.Execute(w, ap.Report()); err != nil {
+			ap.log.Error("status page", "err", err)
+		}
+	})
+	return mux
+}
+
+var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
+	"bytes": func(n int64) string {
+		switch {
+		case n >= 1<<30:
+			return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+		case n >= 1<<20:
+			return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+		}
+		return fmt.Sprintf("%d KiB", n>>10)
+	},
+	"pct": func(a, b int64) string {
+		if b == 0 {
+			return "100%"
+		}
+		return fmt.Sprintf("%.1f%%", 100*float64(a)/float64(b))
+	},
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+<title>postvault: array {{.Array.State}}</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
+.clean{color:#070}.degraded,.rebuilding{color:#a60}.failed{color:#b00}</style></head><body>
+<h1>postvault</h1>
+<p>Array: RAID-{{.Array.Level}}, {{.Array.Disks}} disks, {{bytes .Array.Size}}, state <b id="state" class="{{.Array.State}}">{{.Array.State}}</b>{{if .Array.Dirty}} (dirty){{end}}, UUID {{.Array.UUID}}, events {{.Array.Events}}, in use {{bytes .Array.UsedBytes}}</p>
+{{with .Job}}<p id="job">{{.Job}}: {{pct .Done .Total}} done{{if .Running}}, {{printf "%.1f" .Rate}} B/s, ETA {{.ETA}}{{end}}{{if .Err}}, stopped: {{.Err}}{{end}}</p>{{end}}
+<table><tr><th>role</th><th>device</th><th>state</th><th>events</th></tr>
+{{range .Array.Members}}<tr><td>{{.Role}}</td><td>{{.Device}}</td><td class="{{.State}}">{{.State}}</td><td>{{.Events}}</td></tr>
+{{end}}</table>
+<h2>Latency</h2><table><tr><th>device</th><th>p50</th><th>p99</th><th>errors</th><th>slow</th></tr>
+{{range .Latency}}<tr><td>{{.Device}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.Errors}}</td><td>{{if .Slow}}SLOW{{end}}</td></tr>
+{{end}}</table>
+<h2>Mail</h2><p>{{.Store.Accounts}} accounts, {{.Store.Messages}} messages, {{bytes .Store.LiveBytes}} live of {{bytes .Store.VolumeBytes}}</p>
+<p><a href="/api/status">JSON</a></p>
+</body></html>
+`))
