@@ -13,12 +13,12 @@ import (
 
 // StatusReport is what the status page and /api/status show.
 type StatusReport struct {
-	Time     time.Time           `json:"time"`
-	Array    raid.Status         `json:"array"`
-	Job      *raid.Progress      `json:"job,omitempty"`
+	Time     time.Time            `json:"time"`
+	Array    raid.Status          `json:"array"`
+	Job      *raid.Progress       `json:"job,omitempty"`
 	Latency  []raid.MemberLatency `json:"latency"`
-	Store    store.Stats         `json:"store"`
-	Services Listen              `json:"services"`
+	Store    store.Stats          `json:"store"`
+	Services Listen               `json:"services"`
 }
 
 // Report gathers the current status.
