@@ -93,7 +93,8 @@ func makeRoot(ctx context.Context, out, work string, o *Options) error {
 		}
 	}
 	files := map[string][]byte{
-		"/etc/hostname": []byte(o.Hostname + "\n"),
+		// No newline: gokrazy.Boot passes the file to sethostname as is.
+		"/etc/hostname": []byte(o.Hostname),
 		"/etc/hosts":    []byte("127.0.0.1 localhost\n::1 localhost\n"),
 	}
 	for p, b := range o.Files {

@@ -174,7 +174,7 @@ func checkRoots(t *testing.T, image string, parts []Partition, o *Options) {
 			t.Errorf("/%s: %v, want mode 0755", s.path, fi)
 		}
 	}
-	texts := map[string]string{"etc/hostname": "postvault\n", "etc/postvault/hello": "hello\n"}
+	texts := map[string]string{"etc/hostname": "postvault", "etc/postvault/hello": "hello\n"}
 	for p, want := range texts {
 		if got, _ := os.ReadFile(filepath.Join(dst, p)); string(got) != want {
 			t.Errorf("/%s = %q, want %q", p, got, want)

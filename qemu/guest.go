@@ -90,7 +90,7 @@ func RunGuest(ctx context.Context, g *Guest) (*GuestResult, error) {
 	}
 	vm, err := New(&Options{
 		Initrd:  initrd,
-		Cmdline: strings.TrimSpace("console=ttyS0,115200 panic=-1 oops=panic rdinit=/init quiet " + g.Cmdline),
+		Cmdline: strings.TrimSpace("console=ttyS0,115200 panic=-1 oops=panic rdinit=/init quiet " + VMCmdline + " " + g.Cmdline),
 		Disks:   g.Disks,
 		Memory:  g.Memory,
 		Log:     g.Log,

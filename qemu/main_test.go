@@ -63,7 +63,8 @@ func testImage(t testing.TB) string {
 		}
 		imagePath = filepath.Join(imageDir, "postvault.img")
 		_, imageErr = gokrazy.Build(ctx, imagePath, &gokrazy.Options{
-			Init: initBin, Programs: map[string]string{"postvault": pv}, TempDir: imageDir})
+			Init: initBin, Programs: map[string]string{"postvault": pv}, TempDir: imageDir,
+			Cmdline: VMCmdline}) // for the UEFI boots
 	})
 	if imageErr != nil {
 		t.Fatalf("building the image: %v", imageErr)

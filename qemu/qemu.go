@@ -59,6 +59,12 @@ import (
 	"github.com/postvault/postvault/gokrazy"
 )
 
+// VMCmdline is added to the kernel command line of direct kernel boots
+// (and belongs in the command line of images built for UEFI tests):
+// under TCG on a loaded host the kernel's IO-APIC timer check can time out
+// and panic ("IO-APIC + timer doesn't work!").
+const VMCmdline = "no_timer_check"
+
 // Mode is how the VM boots.
 type Mode int
 
@@ -124,7 +130,8 @@ type Options struct {
 	Initrd string
 	// Cmdline is the kernel command line for DirectKernel; "" means the
 	// one in Image's /cmdline.txt (read with mtools' mtype), or for an
-	// initramfs "console=ttyS0,115200 panic=-1 oops=panic".
+	// initramfs "console=ttyS0,115200 panic=-1 oops=panic"; VMCmdline is
+	// appended to either default.
 	Cmdline string
 	// Disks are the data disks, at most MaxDisks.
 	Disks []Disk
@@ -270,11 +277,14 @@ func (vm *VM) prepareDirect() error {
 	if op.Cmdline == "" {
 		switch {
 		case op.Initrd != "":
-			op.Cmdline = "console=ttyS0,115200 panic=-1 oops=panic"
+			op.Cmdline = "console=ttyS0,115200 panic=-1 oops=panic " + VMCmdline
 		case op.Image != "":
 			c, err := gokrazy.ImageCmdline(op.Image)
 			if err != nil {
 				return fmt.Errorf("qemu: %w", err)
+			}
+			if !strings.Contains(c, VMCmdline) {
+				c += " " + VMCmdline
 			}
 			op.Cmdline = c
 		default:
