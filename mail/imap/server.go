@@ -184,7 +184,7 @@ func (s *Server) libOptions(lib int) *imapserver.Options {
 
 func (s *Server) runLib(lib *imapserver.Server, ln *chanListener) {
 	defer s.libDone.Done()
-	if err := lib.Serve(ln); err != nil {
+	if err := lib.Serve(ln); err != nil && !s.isClosed() {
 		s.log.Error("imap: library server stopped", "err", err)
 	}
 }
@@ -273,10 +273,16 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.serveDone.Wait()
+	// Stop the library servers' accept loops first, then close their
+	// connections: the library's Close must not overlap its Serve's start
+	// (a WaitGroup Add racing a Wait).
+	for _, ln := range s.libLns {
+		ln.Close()
+	}
+	s.libDone.Wait()
 	for _, lib := range s.libs {
 		lib.Close()
 	}
-	s.libDone.Wait()
 	return err
 }
 
