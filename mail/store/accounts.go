@@ -91,6 +91,10 @@ func (s *Store) AddUser(ctx context.Context, name, password string) error {
 
 // mkrec marshals a payload value into a record.
 func mkrec(v any) rec {
+	if ap, ok := v.(*recAppendP); ok {
+		pre, data := ap.parts()
+		return rec{typ: recAppend, p: pre, p2: data, v: v}
+	}
 	typ, p := marshalRec(v)
 	return rec{typ: typ, p: p, v: v}
 }

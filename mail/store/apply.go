@@ -21,7 +21,7 @@ func (s *Store) apply(r rec, seq uint64, off int64, live bool) (any, []Event) {
 			return err, nil
 		}
 	}
-	size := int64(recSize(len(r.p)))
+	size := int64(recSize(r.len()))
 	switch r.typ {
 	case recBlobChunk, recCkptData, recCkptDir, recSeal:
 	default:

@@ -134,8 +134,14 @@ func decodeCheckpoint(data []byte) (*state, error) {
 		st.settings[d.str()] = d.raw()
 	}
 	blobs := make([]*blob, d.count(4))
+	var slab []blob // bodies are allocated 1024 at a time
 	for i := range blobs {
-		b := &blob{off: d.sv(), reclen: d.u32v(), size: d.u32v(), chunks: getExtents(d)}
+		if len(slab) == 0 {
+			slab = make([]blob, min(1024, len(blobs)-i))
+		}
+		b := &slab[0]
+		slab = slab[1:]
+		*b = blob{off: d.sv(), reclen: d.u32v(), size: d.u32v(), chunks: getExtents(d)}
 		if b.off < -1 {
 			return bad("blob offset")
 		}

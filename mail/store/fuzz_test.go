@@ -32,7 +32,7 @@ func sampleRecords() []rec {
 
 func TestRecordsRoundTrip(t *testing.T) {
 	for _, r := range sampleRecords() {
-		v, err := decodeRec(r.typ, r.p)
+		v, err := decodeRec(r.typ, append(r.p, r.p2...))
 		if err != nil {
 			t.Fatalf("decode %s: %v", recNames[r.typ], err)
 		}
@@ -40,7 +40,7 @@ func TestRecordsRoundTrip(t *testing.T) {
 			continue
 		}
 		typ, p := marshalRec(v)
-		if typ != r.typ || !bytes.Equal(p, r.p) {
+		if typ != r.typ || !bytes.Equal(p, append(r.p, r.p2...)) {
 			t.Errorf("%s: re-encoded differs", recNames[r.typ])
 		}
 	}
@@ -53,9 +53,10 @@ func FuzzDecodeRecord(f *testing.F) {
 	var uuid [16]byte
 	for _, r := range sampleRecords() {
 		b := make([]byte, recHeaderSize)
-		recHeader{typ: r.typ, flags: flagBatchStart, count: 1, length: uint32(len(r.p)),
-			batchLen: uint32(recSize(len(r.p))), seq: 42, dataCRC: crc(r.p)}.put(b, uuid)
-		f.Add(append(b, r.p...))
+		p := append(r.p, r.p2...)
+		recHeader{typ: r.typ, flags: flagBatchStart, count: 1, length: uint32(len(p)),
+			batchLen: uint32(recSize(len(p))), seq: 42, dataCRC: crc(p)}.put(b, uuid)
+		f.Add(append(b, p...))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := parseRecHeader(b, uuid)

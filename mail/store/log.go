@@ -9,8 +9,11 @@ import (
 type rec struct {
 	typ uint8
 	p   []byte
-	v   any // the decoded payload, when the caller has it
+	p2  []byte // the rest of the payload (a message body, kept apart to save a copy)
+	v   any    // the decoded payload, when the caller has it
 }
+
+func (r rec) len() int { return len(r.p) + len(r.p2) }
 
 // unit is what a caller hands the writer: records that go into one batch
 // together (so they are durable together), and, once done, what applying
@@ -32,7 +35,7 @@ type unit struct {
 func newUnit(recs ...rec) *unit {
 	u := &unit{recs: recs, done: make(chan struct{})}
 	for _, r := range recs {
-		u.size += recSize(len(r.p))
+		u.size += recSize(r.len())
 	}
 	return u
 }
@@ -191,6 +194,15 @@ func (s *Store) room() int {
 // the extended buffer.
 func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) []byte {
 	start := len(buf)
+	need := start
+	for _, u := range units {
+		need += u.size
+	}
+	if cap(buf) < need {
+		nb := make([]byte, start, need)
+		copy(nb, buf)
+		buf = nb
+	}
 	seq := s.head.pos.seq
 	n := 0
 	for _, u := range units {
@@ -199,11 +211,13 @@ func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) []byte {
 		for _, r := range u.recs {
 			at := len(buf)
 			u.offs = append(u.offs, segOff+int64(at))
-			h := recHeader{typ: r.typ, length: uint32(len(r.p)), seq: seq, dataCRC: crc(r.p)}
-			buf = append(buf, make([]byte, recHeaderSize)...)
+			ln := r.len()
+			h := recHeader{typ: r.typ, length: uint32(ln), seq: seq, dataCRC: crc32Update(crc(r.p), r.p2)}
+			buf = buf[:at+recSize(ln)]
 			h.put(buf[at:], s.uuid)
-			buf = append(buf, r.p...)
-			buf = append(buf, make([]byte, padded(len(r.p))-len(r.p))...)
+			copy(buf[at+recHeaderSize:], r.p)
+			copy(buf[at+recHeaderSize+len(r.p):], r.p2)
+			clear(buf[at+recHeaderSize+ln:])
 			seq++
 			n++
 		}

@@ -22,13 +22,23 @@ type body struct {
 // records as it arrives (never held whole), and readBody waits until they
 // are durable.
 func (s *Store) readBody(ctx context.Context, r io.Reader) (*body, error) {
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(r, maxInline+1))
-	if err != nil {
-		return nil, fmt.Errorf("store: reading message: %w", err)
+	// Read in growing steps so that small messages take little memory.
+	buf := make([]byte, 0, 16<<10)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		k, err := r.Read(buf[len(buf):min(cap(buf), maxInline+1)])
+		buf = buf[:len(buf)+k]
+		if err == io.EOF || len(buf) > maxInline {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: reading message: %w", err)
+		}
 	}
-	if n <= maxInline {
-		return &body{size: uint32(n), data: buf.Bytes()}, nil
+	if len(buf) <= maxInline {
+		return &body{size: uint32(len(buf)), data: buf}, nil
 	}
 	var units []*unit
 	total := int64(0)
@@ -42,7 +52,7 @@ func (s *Store) readBody(ctx context.Context, r io.Reader) (*body, error) {
 		units = append(units, u)
 		return s.enqueue(u)
 	}
-	rest := io.MultiReader(bytes.NewReader(buf.Bytes()), r)
+	rest := io.MultiReader(bytes.NewReader(buf), r)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err

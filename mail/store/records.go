@@ -206,6 +206,12 @@ func splitBlob(p []byte) (meta, data []byte, ok bool) {
 }
 
 func (r *recAppendP) marshal() []byte {
+	pre, data := r.parts()
+	return append(pre, data...)
+}
+
+// parts returns the payload as its framed meta and the body bytes.
+func (r *recAppendP) parts() (pre, data []byte) {
 	var e enc
 	e.uv(uint64(r.size))
 	putExtents(&e, r.chunks)
@@ -218,7 +224,7 @@ func (r *recAppendP) marshal() []byte {
 		e.uv(uint64(t.flags))
 		e.strs(t.kws)
 	}
-	return blobPayload(e.b, r.data)
+	return blobPayload(e.b, nil), r.data
 }
 
 // decodeAppendMeta decodes the meta of an append record.

@@ -152,12 +152,20 @@ func (s *Store) accountState() {
 	for _, x := range s.ckptExt {
 		s.addLive(x.off, int64(x.n))
 	}
-	seen := map[*blob]bool{}
+	// blob.mark (free at load: no checkpointer runs yet) tells shared
+	// bodies apart without a map of a million entries.
 	for _, a := range s.st.accounts {
 		for _, mb := range a.mailboxes {
 			for i := range mb.msgs {
-				if b := mb.msgs[i].blob; !seen[b] {
-					seen[b] = true
+				mb.msgs[i].blob.mark = 0
+			}
+		}
+	}
+	for _, a := range s.st.accounts {
+		for _, mb := range a.mailboxes {
+			for i := range mb.msgs {
+				if b := mb.msgs[i].blob; b.mark == 0 {
+					b.mark = 1
 					s.blobLive(b, 1)
 				}
 			}

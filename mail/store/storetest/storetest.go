@@ -123,13 +123,18 @@ type File struct {
 	size int64
 }
 
-// CreateFile creates (or truncates) path as a sparse volume of size bytes.
+// CreateFile creates (or truncates) path as a volume of size bytes. The
+// space is allocated up front where the file system can (fallocate), as on
+// a disk, so that flushes do not pay for block allocation.
 func CreateFile(path string, size int64) (*File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.Truncate(size); err != nil {
+	if err := unix.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
+		err = f.Truncate(size)
+	}
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
