@@ -111,11 +111,28 @@ func (e *engine) run() {
 func (e *engine) do(fn func(now time.Time) error) error {
 	r := request{fn: fn, reply: make(chan error, 1)}
 	select {
+	case <-e.done:
+		return errClosed
+	default:
+	}
+	// reqs is buffered, so a send can succeed just as run exits: wait for
+	// the answer or for run's end, whichever comes, preferring the answer.
+	select {
 	case e.reqs <- r:
 	case <-e.done:
 		return errClosed
 	}
-	return <-r.reply // run answers every request it takes
+	select {
+	case err := <-r.reply:
+		return err
+	case <-e.done:
+		select {
+		case err := <-r.reply:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
 
 // post queues fn without waiting; it is dropped if the queue is full or the
