@@ -299,7 +299,8 @@ func (vm *VM) command(tmp string) ([]string, error) {
 	op := &vm.opts
 	a := []string{"-M", "q35", "-accel", "tcg", "-m", strconv.Itoa(op.Memory),
 		"-smp", strconv.Itoa(op.CPUs), "-nodefaults", "-display", "none",
-		"-serial", "stdio", "-no-reboot", "-device", "virtio-rng-pci"}
+		"-serial", "stdio", "-no-reboot", "-device", "virtio-rng-pci",
+		"-monitor", "unix:" + filepath.Join(tmp, "monitor.sock") + ",server=on,wait=off"}
 	switch op.Mode {
 	case DirectKernel:
 		a = append(a, "-kernel", op.Kernel, "-append", op.Cmdline)
@@ -493,6 +494,38 @@ func (vm *VM) Wait(timeout time.Duration) error {
 
 // Exited is closed when QEMU has exited.
 func (vm *VM) Exited() <-chan struct{} { return vm.exited }
+
+// Shutdown presses the ACPI power button (the QEMU monitor's
+// system_powerdown) and waits up to timeout for the guest to power off:
+// gokrazy then stops its services with SIGTERM (postvault serve closes its
+// store and marks the array clean) and powers off. If the guest is still
+// running after timeout, Shutdown kills QEMU and says so.
+func (vm *VM) Shutdown(timeout time.Duration) error {
+	if vm.cmd == nil {
+		return nil
+	}
+	select {
+	case <-vm.exited:
+		return nil
+	default:
+	}
+	conn, err := net.DialTimeout("unix", filepath.Join(vm.tmp, "monitor.sock"), 10*time.Second)
+	if err != nil {
+		vm.Stop()
+		return fmt.Errorf("qemu: monitor: %w", err)
+	}
+	_, err = io.WriteString(conn, "system_powerdown\n")
+	conn.Close()
+	if err != nil {
+		vm.Stop()
+		return fmt.Errorf("qemu: monitor: %w", err)
+	}
+	if err := vm.Wait(timeout); err != nil {
+		vm.Stop()
+		return fmt.Errorf("qemu: the guest did not power off within %s after the power button; killed", timeout)
+	}
+	return nil
+}
 
 // Stop ends QEMU like pulling the power cord (SIGKILL) and waits for it.
 // The data disks keep what the guest had written to them (cache=unsafe

@@ -114,6 +114,13 @@ func TestImageBootDirectKernel(t *testing.T) {
 			t.Errorf("forward %+v has no host port", f)
 		}
 	}
+	// The power button: gokrazy stops the services and powers off.
+	if err := vm.Shutdown(2 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(vm.Serial(), "Powering off") {
+		t.Errorf("no clean power-off on the console after Shutdown")
+	}
 }
 
 func TestImageBootUEFI(t *testing.T) {
