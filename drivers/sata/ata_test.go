@@ -1,9 +1,11 @@
 package sata_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +57,21 @@ func TestIdentifyTranscript(t *testing.T) {
 	}
 	if id.WWNString() != "naa.50014ee2b5c0ffee" || !id.SCTERCSupported || id.RotationRate != 5400 || !id.Checksummed {
 		t.Errorf("wwn %q erc %v rpm %d checksummed %v", id.WWNString(), id.SCTERCSupported, id.RotationRate, id.Checksummed)
+	}
+}
+
+func TestIdentityJSON(t *testing.T) {
+	id, _ := sata.DecodeIdentify(wd.Identify())
+	b, err := json.Marshal(id)
+	if err != nil || !strings.Contains(string(b), `"wwn":"naa.50014ee2b5c0ffee"`) {
+		t.Fatalf("json.Marshal(identity) = %s, %v", b, err)
+	}
+	var back sata.Identity
+	if err := json.Unmarshal(b, &back); err != nil || back != *id {
+		t.Errorf("round trip = %+v, %v", back, err)
+	}
+	if err := json.Unmarshal([]byte(`{"wwn":"naa.12"}`), &back); err == nil {
+		t.Error("Unmarshal of a short WWN succeeded")
 	}
 }
 

@@ -16,7 +16,7 @@ type Identity struct {
 	Firmware string `json:"firmware"` // words 23-26
 	// WWN is the 64-bit world wide name (words 108-111) if word 84 bit 8
 	// says it is valid, else 0.
-	WWN uint64 `json:"wwn,omitempty"`
+	WWN WWN `json:"wwn,omitempty"`
 	// Sectors is the number of user-addressable logical sectors: words
 	// 100-103 when 48-bit addressing is supported, else words 60-61.
 	Sectors            uint64 `json:"sectors"`
@@ -46,14 +46,36 @@ type Identity struct {
 // Size is the disk's capacity in bytes.
 func (id *Identity) Size() int64 { return int64(id.Sectors) * int64(id.LogicalSectorSize) }
 
-// WWNString formats the WWN as Linux does in sysfs wwid ("naa.5000c500a1b2c3d4"),
-// or "" without one.
-func (id *Identity) WWNString() string {
-	if id.WWN == 0 {
+// WWN is a 64-bit world wide name. It prints, and encodes in JSON, as
+// Linux writes it in sysfs wwid: "naa.5000c500a1b2c3d4" ("" for none).
+type WWN uint64
+
+func (w WWN) String() string {
+	if w == 0 {
 		return ""
 	}
-	return fmt.Sprintf("naa.%016x", id.WWN)
+	return fmt.Sprintf("naa.%016x", uint64(w))
 }
+
+// MarshalText implements encoding.TextMarshaler.
+func (w WWN) MarshalText() ([]byte, error) { return []byte(w.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (w *WWN) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*w = 0
+		return nil
+	}
+	var v uint64
+	if _, err := fmt.Sscanf(string(b), "naa.%016x", &v); err != nil || len(b) != 20 {
+		return fmt.Errorf("sata: WWN %q is not naa. and 16 hex digits", b)
+	}
+	*w = WWN(v)
+	return nil
+}
+
+// WWNString is id.WWN.String().
+func (id *Identity) WWNString() string { return id.WWN.String() }
 
 // Solid reports whether the disk says it does not rotate.
 func (id *Identity) Solid() bool { return id.RotationRate == 1 }
@@ -107,7 +129,7 @@ func DecodeIdentify(p []byte) (*Identity, error) {
 		id.ErrorLogSupported = w(84)&1 != 0
 		id.SelfTestSupported = w(84)&2 != 0
 		if w(84)&(1<<8) != 0 {
-			id.WWN = uint64(w(108))<<48 | uint64(w(109))<<32 | uint64(w(110))<<16 | uint64(w(111))
+			id.WWN = WWN(uint64(w(108))<<48 | uint64(w(109))<<32 | uint64(w(110))<<16 | uint64(w(111)))
 		}
 	}
 	id.NCQ = w(76) != 0 && w(76) != 0xffff && w(76)&(1<<8) != 0

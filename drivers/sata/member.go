@@ -31,6 +31,7 @@ type Member struct {
 	ata    *ATA // nil for files
 
 	rmw                sync.Mutex // serialises read-modify-write of partial blocks
+	bounce             sync.Pool  // *[]byte of maxBounce bytes, aligned
 	closed             atomic.Bool
 	read, write, flush opCounter
 

@@ -154,3 +154,34 @@ func TestMemberConcurrentSharedBlocks(t *testing.T) {
 		t.Errorf("Stats() = %+v", s.Write)
 	}
 }
+
+// Unaligned requests longer than one bounce buffer go in pieces; the bytes
+// around them stay as they were.
+func TestMemberLongUnaligned(t *testing.T) {
+	m, _ := tempMember(t, 8<<20, nil)
+	fill := bytes.Repeat([]byte{0xee}, 8<<20)
+	if _, err := m.WriteAt(fill, 0); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, 5<<19+7)
+	for i := range want {
+		want[i] = byte(i * 7)
+	}
+	if _, err := m.WriteAt(want[1:], 4099); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 8<<20)
+	if _, err := m.ReadAt(got[3:], 3); err != nil {
+		t.Fatal(err)
+	}
+	copy(got[:3], fill)
+	exp := bytes.Clone(fill)
+	copy(exp[4099:], want[1:])
+	if !bytes.Equal(got, exp) {
+		for i := range got {
+			if got[i] != exp[i] {
+				t.Fatalf("byte %d = %#x, want %#x", i, got[i], exp[i])
+			}
+		}
+	}
+}

@@ -13,11 +13,30 @@ func (m *Member) aligned(off int64, p []byte) bool {
 	return off%a == 0 && int64(len(p))%a == 0 && (len(p) == 0 || uintptr(unsafe.Pointer(&p[0]))%uintptr(m.align) == 0)
 }
 
-// alignedBuf returns an n-byte buffer aligned to m.align.
+// alignedBuf returns an n-byte buffer aligned to m.align, from a pool
+// when n fits a pooled buffer (maxBounce); putBuf returns it.
 func (m *Member) alignedBuf(n int) []byte {
+	if n <= maxBounce {
+		if b, ok := m.bounce.Get().(*[]byte); ok {
+			return (*b)[:n]
+		}
+		b := m.newAligned(maxBounce)
+		return b[:n]
+	}
+	return m.newAligned(n)
+}
+
+func (m *Member) newAligned(n int) []byte {
 	b := make([]byte, n+m.align)
 	skip := (m.align - int(uintptr(unsafe.Pointer(&b[0]))%uintptr(m.align))) % m.align
 	return b[skip : skip+n : skip+n]
+}
+
+func (m *Member) putBuf(b []byte) {
+	if cap(b) == maxBounce {
+		b = b[:maxBounce]
+		m.bounce.Put(&b)
+	}
 }
 
 // ReadAt reads len(p) bytes at off. At the end of the member it returns
@@ -61,6 +80,7 @@ func (m *Member) readAt(p []byte, off int64) (int, error) {
 		if n > int(o-lo) {
 			done += copy(p[done:], buf[o-lo:n])
 		}
+		m.putBuf(buf)
 		if err != nil {
 			return done, err
 		}
@@ -125,6 +145,7 @@ func (m *Member) writeAt(p []byte, off int64) (int, error) {
 			buf := m.alignedBuf(n)
 			copy(buf, p[done:done+n])
 			w, err := m.pwriteFull(buf, off+int64(done))
+			m.putBuf(buf)
 			done += w
 			if err != nil {
 				return done, err
@@ -142,14 +163,9 @@ func (m *Member) writeAt(p []byte, off int64) (int, error) {
 		lo := o - o%a
 		hi := min(lo+maxBounce, roundUp(off+int64(len(p)), a))
 		buf := m.alignedBuf(int(hi - lo))
-		if o != lo || off+int64(len(p)) < hi {
-			// Read the blocks at the ends (simplest: the whole piece).
-			if _, err := m.preadFull(buf, lo); err != nil {
-				return done, err
-			}
-		}
-		n := copy(buf[o-lo:], p[done:])
-		if _, err := m.pwriteFull(buf, lo); err != nil {
+		n, err := m.patch(buf, lo, o, p[done:])
+		m.putBuf(buf)
+		if err != nil {
 			return done, err
 		}
 		done += n
@@ -172,4 +188,28 @@ func (m *Member) pwriteFull(p []byte, off int64) (int, error) {
 		}
 	}
 	return done, nil
+}
+
+// patch writes src into the aligned piece buf at lo (src starting at o),
+// reading first the blocks at the piece's ends that src covers only in
+// part.
+func (m *Member) patch(buf []byte, lo, o int64, src []byte) (int, error) {
+	a := int64(m.align)
+	hi := lo + int64(len(buf))
+	end := min(o+int64(len(src)), hi)
+	if o != lo {
+		if _, err := m.preadFull(buf[:a], lo); err != nil {
+			return 0, err
+		}
+	}
+	if end != hi && (hi-a >= lo+a || o == lo) {
+		if _, err := m.preadFull(buf[len(buf)-int(a):], hi-a); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(buf[o-lo:], src)
+	if _, err := m.pwriteFull(buf, lo); err != nil {
+		return 0, err
+	}
+	return n, nil
 }

@@ -49,6 +49,8 @@ const (
 // kernelTransport is the real SG_IO ioctl.
 type kernelTransport struct{}
 
+var _ Transport = kernelTransport{}
+
 func (kernelTransport) SGIO(fd uintptr, h *SGIO) error {
 	var pin runtime.Pinner
 	defer pin.Unpin()

@@ -70,8 +70,8 @@ type SMARTData struct {
 	SelectiveSupported  bool `json:"selective_supported"`
 	ErrorLogSupported   bool `json:"error_log_supported"`
 	// Recommended polling times, bytes 372-376.
-	ShortTestTime    time.Duration `json:"short_test_time"`
-	ExtendedTestTime time.Duration `json:"extended_test_time"`
+	ShortTestTime    time.Duration `json:"short_test_time_ns"`
+	ExtendedTestTime time.Duration `json:"extended_test_time_ns"`
 	// ChecksumOK: byte 511 makes the page sum to zero. Some disks get it
 	// wrong; the data is decoded anyway.
 	ChecksumOK bool `json:"checksum_ok"`

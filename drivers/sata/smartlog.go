@@ -41,7 +41,7 @@ type LoggedCommand struct {
 	Features byte          `json:"features"`
 	Count    byte          `json:"count"`
 	LBA      uint32        `json:"lba"`
-	Since    time.Duration `json:"since_power_on"`
+	Since    time.Duration `json:"since_power_on_ns"`
 }
 
 func lba28(low, mid, high, dev byte) uint32 {

@@ -15,8 +15,8 @@ type OpStats struct {
 	Count   uint64                 `json:"count"`
 	Bytes   uint64                 `json:"bytes"`
 	Errors  uint64                 `json:"errors"`
-	Total   time.Duration          `json:"total"`
-	Max     time.Duration          `json:"max"`
+	Total   time.Duration          `json:"total_ns"`
+	Max     time.Duration          `json:"max_ns"`
 	Buckets [latencyBuckets]uint64 `json:"buckets"` // bucket i: under 2^i µs
 }
 

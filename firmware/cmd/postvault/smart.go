@@ -25,8 +25,9 @@ type smartReport struct {
 	SMART       *sata.SMARTData   `json:"smart,omitempty"`
 	SelfTestLog *sata.SelfTestLog `json:"self_test_log,omitempty"`
 	ErrorLog    *sata.ErrorLog    `json:"error_log,omitempty"`
-	ERCRead     *time.Duration    `json:"erc_read,omitempty"`
-	ERCWrite    *time.Duration    `json:"erc_write,omitempty"`
+	// ERCRead and ERCWrite are the SCT Error Recovery Control times.
+	ERCRead  *time.Duration `json:"erc_read_ns,omitempty"`
+	ERCWrite *time.Duration `json:"erc_write_ns,omitempty"`
 	// Errors holds what could not be read, by part ("identity", "status",
 	// "smart", "self_test_log", "error_log", "erc").
 	Errors map[string]string `json:"errors,omitempty"`
@@ -37,7 +38,7 @@ type smartReport struct {
 type startedTest struct {
 	Kind    string        `json:"kind"`
 	Started bool          `json:"started"`
-	Takes   time.Duration `json:"expected_duration"`
+	Takes   time.Duration `json:"expected_duration_ns"`
 }
 
 func smartMain(io stdio, args []string) error { return smartRun(io, args, kernelATA) }
