@@ -170,3 +170,7 @@ func TestStoreBackendClosedStore(t *testing.T) {
 // bigSegments: see the same in mail/pop3's tests (a store race on segment
 // switches that is the store's to fix).
 var bigSegments = &store.CreateOptions{SegmentSize: 16 << 20}
+
+func openFileVolume(path string, size int64) (*storetest.File, error) {
+	return storetest.CreateFile(path, size)
+}
