@@ -2,6 +2,7 @@ package raid
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"path/filepath"
@@ -29,11 +30,11 @@ func reopen(ms []Member) []Member {
 }
 
 func randBytes(r *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
+	b := make([]byte, n+8)
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], r.Uint64())
 	}
-	return b
+	return b[:n]
 }
 
 func mustRead(t *testing.T, a *Array, off int64, n int) []byte {
@@ -48,7 +49,7 @@ func mustRead(t *testing.T, a *Array, off int64, n int) []byte {
 func TestCreateWriteReadAssemble(t *testing.T) {
 	for _, level := range []int{5, 6} {
 		t.Run(map[int]string{5: "raid5", 6: "raid6"}[level], func(t *testing.T) {
-			ms := memMembers(5, 8<<20)
+			ms := memMembers(5, 3<<20)
 			a, err := Create(ms, &CreateOptions{Level: level, Chunk: 64 << 10})
 			if err != nil {
 				t.Fatal(err)

@@ -75,7 +75,7 @@ func planLayout(memberSize int64, disks int, chunk int64) (metaLayout, int64) {
 	l.CRCOffset = l.JournalOffset + l.JournalSize
 	l.CRCSize = roundUp(rows*4, metaAlign)
 	l.UsedOffset = l.CRCOffset + l.CRCSize
-	l.UsedSize = roundUp((rows+7)/8, metaAlign)
+	l.UsedSize = roundUp((rows+7)/8+usedHeader+4, metaAlign) // a bit per stripe, raw
 	l.End = l.UsedOffset + l.UsedSize
 	off := max(mdadmDataOffset(memberSize), roundUp(l.End, mib))
 	return l, off
