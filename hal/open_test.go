@@ -64,7 +64,7 @@ func TestQEMUProfile(t *testing.T) {
 	if b.Name() != hal.ProfileQEMU || len(b.Bays()) != 6 {
 		t.Fatalf("Open = %s with %d bays, want qemu with 6", b.Name(), len(b.Bays()))
 	}
-	bay, err := b.BayByPort("0000:00:1f.2/ata2")
+	bay, err := b.BayByPort("0000:00:02.0/ata2")
 	if err != nil || bay.Number() != 2 {
 		t.Fatalf("BayByPort(ata2) = %v, %v, want bay 2", bay, err)
 	}

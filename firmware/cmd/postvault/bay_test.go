@@ -23,12 +23,12 @@ func runBay(t *testing.T, args ...string) (code int, out, errOut string) {
 func qemuTree(t *testing.T) string {
 	t.Helper()
 	root := haltest.Sysfs(t, filepath.Join("..", "..", "..", "hal", "testdata", "qemu.tree"))
-	dev := filepath.Join(root, "devices/pci0000:00/0000:00:1f.2/ata2/host1/target1:0:0/1:0:0:0/block/sdb")
+	dev := filepath.Join(root, "devices/pci0000:00/0000:00:02.0/ata2/host1/target1:0:0/1:0:0:0/block/sdb")
 	if err := os.MkdirAll(dev, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	os.MkdirAll(filepath.Join(root, "block"), 0o755)
-	if err := os.Symlink("../devices/pci0000:00/0000:00:1f.2/ata2/host1/target1:0:0/1:0:0:0/block/sdb", filepath.Join(root, "block/sdb")); err != nil {
+	if err := os.Symlink("../devices/pci0000:00/0000:00:02.0/ata2/host1/target1:0:0/1:0:0:0/block/sdb", filepath.Join(root, "block/sdb")); err != nil {
 		t.Fatal(err)
 	}
 	return root
@@ -53,7 +53,7 @@ func TestBayQEMU(t *testing.T) {
 		want string
 	}{
 		{[]string{"fail", "1", "--sysfs", root}, "input2::capslock", "1"},
-		{[]string{"--sysfs", root, "locate", "0000:00:1f.2/ata3"}, "input2::scrolllock", "1"}, // solid
+		{[]string{"--sysfs", root, "locate", "0000:00:02.0/ata3"}, "input2::scrolllock", "1"}, // solid
 		{[]string{"fail", "/dev/sdb", "--sysfs", root, "--board", "qemu"}, "input2::numlock", "1"},
 		{[]string{"normal", "sdb", "--sysfs", root}, "input2::numlock", "0"},
 		{[]string{"normal", "1", "--sysfs", root}, "input2::capslock", "0"},
