@@ -136,8 +136,9 @@ func (s *Scanner) Scan() ([]Disk, error) {
 	return disks, nil
 }
 
-// disk reads one /sys/class/block entry; ok is false for partitions and
-// for block devices not behind an ATA port (loop, virtio, NVMe, USB).
+// disk reads one /sys/class/block entry; ok is false for partitions, for
+// block devices not behind an ATA port (loop, virtio, NVMe, USB) and for
+// ATAPI drives (sr0).
 func (s *Scanner) disk(link string) (d Disk, ok bool, err error) {
 	real, err := filepath.EvalSymlinks(link)
 	if err != nil {
@@ -153,6 +154,9 @@ func (s *Scanner) disk(link string) (d Disk, ok bool, err error) {
 	d.DevPath = "/" + filepath.ToSlash(rel)
 	if !s.placeBay(&d) {
 		return d, false, nil
+	}
+	if t := readAttr(real, "device/type"); t != "" && t != "0" {
+		return d, false, nil // SCSI peripheral type 5: an ATAPI CD/DVD drive
 	}
 	d.Name = filepath.Base(real)
 	d.Path = filepath.Join(s.dev, d.Name)

@@ -65,6 +65,9 @@ func qemuTree(dir string, names []string) (*satatest.Tree, error) {
 	if err := t.AddVirtual("virtual", "loop0", 7, 0, 0); err != nil {
 		return nil, err
 	}
+	if err := t.AddCDROM(ich9, 5, 0); err != nil {
+		return nil, err
+	}
 	return t, t.Cmdline("console=ttyS0,115200 root=PARTUUID=60c24cc1-f3f9-427a-8199-76baa2d60001/PARTNROFF=1 rootwait panic=10 oops=panic init=/gokrazy/init")
 }
 

@@ -245,6 +245,33 @@ func (t *Tree) RemoveDisk(name string) error {
 	return os.RemoveAll(filepath.Dir(sdev)) // the target folder
 }
 
+// AddCDROM writes an ATAPI DVD drive (QEMU's default "QEMU DVD-ROM" on a
+// q35 machine) on port index of c, as block device srN (major 11).
+func (t *Tree) AddCDROM(c Controller, index, n int) error {
+	k, h := c.FirstPort+index, c.FirstHost+index
+	ata := fmt.Sprintf("devices/%s/ata%d", c.Path, k)
+	sdev := fmt.Sprintf("%s/host%d/target%d:0:0/%d:0:0:0", ata, h, h, h)
+	name := fmt.Sprintf("sr%d", n)
+	blk := sdev + "/block/" + name
+	files := map[string]string{
+		fmt.Sprintf("%s/link%d/dev%d.0/ata_device/dev%d.0/class", ata, k, k, k): "atapi\n",
+		sdev + "/vendor": "QEMU    \n", sdev + "/model": "QEMU DVD-ROM    \n", sdev + "/rev": "2.5+\n",
+		sdev + "/type": "5\n", blk + "/dev": fmt.Sprintf("11:%d\n", n), blk + "/size": "0\n",
+		blk + "/removable": "1\n", blk + "/queue/logical_block_size": "2048\n",
+	}
+	for f, v := range files {
+		if err := t.write(f, v); err != nil {
+			return err
+		}
+	}
+	for _, l := range [][2]string{{"class/block/" + name, blk}, {"block/" + name, blk}, {blk + "/device", sdev}} {
+		if err := t.link(l[0], l[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // AddVirtual writes a block device that is not behind an ATA port
 // (loop, virtio, NVMe) at devices/<path>/block/<name>.
 func (t *Tree) AddVirtual(path, name string, major, minor int, sectors int64) error {
