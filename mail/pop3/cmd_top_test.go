@@ -19,6 +19,7 @@ func TestTop(t *testing.T) {
 	e := newEnv(t, nil)
 	e.be.Deliver("alice", []byte(stored))
 	e.be.Deliver("alice", []byte("Subject: only a header\r\n"))
+	e.be.Deliver("alice", []byte("Subject: lf\n\nfirst\nsecond\n"))
 	c := e.login(t, "alice", "secret")
 	for _, tt := range tests {
 		c.cmd("TOP 1 "+tt.n, "+OK")
@@ -30,7 +31,12 @@ func TestTop(t *testing.T) {
 	if got, want := string(c.readMulti()), "Subject: only a header\r\n"; got != want {
 		t.Errorf("TOP of a header-only message = %q, want %q", got, want)
 	}
-	for _, bad := range []string{"TOP 1", "TOP 1 -1", "TOP x 1", "TOP 3 0", "TOP 1 1 1"} {
+	// Bare LF line ends are found too, and sent as CRLF.
+	c.cmd("TOP 3 1", "+OK")
+	if got, want := string(c.readMulti()), "Subject: lf\r\n\r\nfirst\r\n"; got != want {
+		t.Errorf("TOP 3 1 of a LF message = %q, want %q", got, want)
+	}
+	for _, bad := range []string{"TOP 1", "TOP 1 -1", "TOP x 1", "TOP 4 0", "TOP 1 1 1"} {
 		c.cmd(bad, "-ERR")
 	}
 }
