@@ -254,3 +254,15 @@ func (c *codec) locate(shards, scratch [][]byte) (int, error) {
 	}
 	return bad, nil
 }
+
+// reconstructData fills only the missing data chunks (len 0) of shards;
+// missing parity chunks stay empty. Capacity is reused as in reconstruct.
+func (c *codec) reconstructData(shards [][]byte) error {
+	if err := c.shape(shards, false); err != nil {
+		return err
+	}
+	if err := c.enc.ReconstructData(shards); err != nil {
+		return fmt.Errorf("raid: parity: %w", err)
+	}
+	return nil
+}

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -194,24 +195,40 @@ func (a *Array) beginRebuild(ctx context.Context, name string, cancel func()) (*
 }
 
 // promoteSpares moves spares into missing or faulty roles while both exist.
+// A faulty member so replaced stays listed (and is closed with the array).
 func (a *Array) promoteSpares() error {
 	for r := range a.geo.disks {
-		a.mu.Lock()
-		s := a.roles[r]
-		empty := s.m == nil || s.state == MemberFaulty || s.state == MemberMissing
-		a.mu.Unlock()
-		if !empty {
+		if !a.readySpare(r) {
 			continue
 		}
-		ok, err := a.promoteSpare(r)
-		if err != nil {
+		if _, err := a.promoteSpare(r); err != nil {
 			return err
-		}
-		if !ok {
-			return nil
 		}
 	}
 	return nil
+}
+
+// readySpare prepares role r for promoteSpare: it reports whether r is
+// missing or faulty and a spare in state spare is there, puts that spare
+// first among the spares (promoteSpare takes the first), and keeps a faulty
+// member of r among them so that Close still closes it.
+func (a *Array) readySpare(r int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.roles[r]
+	if s.m != nil && s.state != MemberFaulty && s.state != MemberMissing {
+		return false
+	}
+	first := slices.IndexFunc(a.spares, func(sp *slot) bool { return sp.m != nil && sp.state == MemberSpare })
+	if first < 0 {
+		return false
+	}
+	a.spares[0], a.spares[first] = a.spares[first], a.spares[0]
+	if s.m != nil {
+		old := *s
+		a.spares = append(a.spares, &old)
+	}
+	return true
 }
 
 // runRebuild is the rebuild loop. sources maps a role to a member that
@@ -287,8 +304,10 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 		}
 	}
 	j.update(func(p *Progress) { p.Row = g.stripes })
-	if err := a.checkpointRebuild(targets, g.stripes); err != nil {
-		return err
+	// The rebuilt chunks and their checksums reach the media, then the
+	// superblocks say in sync (no recovery offset needed in between).
+	if err := mt.asOwn(a.Flush); err != nil {
+		return fmt.Errorf("raid: finishing the rebuild: %w", err)
 	}
 	for _, r := range targets {
 		if err := a.markInSync(r); err != nil {
@@ -380,7 +399,8 @@ func (a *Array) gatherStripe(s int64, want []int, sources map[int]Member, buf []
 	mt := a.maint()
 	shards = make([][]byte, g.disks)
 	bufs := make([][]byte, g.disks)
-	var failed []int
+	var wg sync.WaitGroup
+	readErr := make([]error, g.disks)
 	for i := range g.disks {
 		r := g.roleOf(s, i)
 		bufs[i] = buf[int64(i)*g.chunk : int64(i+1)*g.chunk]
@@ -399,13 +419,21 @@ func (a *Array) gatherStripe(s int64, want []int, sources map[int]Member, buf []
 		if !ok {
 			continue
 		}
-		mt.own.Add(1)
-		if _, err := m.ReadAt(bufs[i], g.memberOffset(s, 0)); err != nil {
-			failed = append(failed, i)
-			continue
-		}
-		a.overlay.apply(s, r, 0, bufs[i])
 		shards[i] = bufs[i]
+		mt.own.Add(1)
+		wg.Go(func() { // members are read in parallel, as disks allow
+			_, readErr[i] = m.ReadAt(bufs[i], g.memberOffset(s, 0))
+		})
+	}
+	wg.Wait()
+	var failed []int
+	for i, err := range readErr {
+		if err != nil {
+			failed = append(failed, i)
+			shards[i] = bufs[i][:0]
+		} else if len(shards[i]) > 0 {
+			a.overlay.apply(s, g.roleOf(s, i), 0, bufs[i])
+		}
 	}
 	if len(failed) == 0 {
 		if err := a.codec.reconstruct(shards); err != nil {

@@ -53,7 +53,8 @@ func (a *Array) Add(m Member) (int, error) {
 // while old still serves as the source: each chunk is copied from it when its
 // checksum agrees and reconstructed from the others otherwise. The old
 // member is marked faulty at the start (so the array reads that role by
-// reconstruction meanwhile, as when degraded) and closed at the end. It
+// reconstruction meanwhile, as when degraded); it stays listed as faulty
+// until the array is closed, which closes it. It
 // runs in the calling goroutine; opts as for Rebuild.
 func (a *Array) Replace(ctx context.Context, old, newMember Member, opts *RebuildOptions) error {
 	if a.readOnly {
@@ -86,6 +87,12 @@ func (a *Array) Replace(ctx context.Context, old, newMember Member, opts *Rebuil
 	}
 	a.mu.Unlock()
 	a.failMember(role, errors.New("replaced"))
+	a.mu.Lock()
+	if s := a.roles[role]; s.m != nil {
+		kept := *s // listed as faulty until the array is closed, which closes it
+		a.spares = append(a.spares, &kept)
+	}
+	a.mu.Unlock()
 	if ok, err := a.promoteSpare(role); err != nil || !ok {
 		return errors.Join(fmt.Errorf("raid: could not move the new member into role %d", role), err)
 	}
@@ -93,11 +100,7 @@ func (a *Array) Replace(ctx context.Context, old, newMember Member, opts *Rebuil
 	if err != nil {
 		return err
 	}
-	err = a.runRebuild(ctx, j, opts.withDefaults(), map[int]Member{role: old})
-	if err == nil || errors.As(err, new(*LostDataError)) {
-		old.Close()
-	}
-	return err
+	return a.runRebuild(ctx, j, opts.withDefaults(), map[int]Member{role: old})
 }
 
 // roleOfMember returns the role m holds, or -1.
