@@ -23,6 +23,7 @@ func TestDetect(t *testing.T) {
 		{"qemu.tree", hal.ProfileQEMU},
 		{"ahci-em.tree", hal.ProfileGenericAHCI},
 		{"rpi5.tree", hal.ProfileRPiSATAHat},
+		{"platform-ahci.tree", hal.ProfileGenericAHCI},
 		{"bare.tree", ""},
 	}
 	for _, tt := range tests {

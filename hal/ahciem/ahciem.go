@@ -208,15 +208,16 @@ func (b *bitPin) PWM(d gpio.Duty, _ physic.Frequency) error {
 }
 
 var (
-	hostRE = regexp.MustCompile(`^host[0-9]+$`)
-	pciRE  = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$`)
-	ataRE  = regexp.MustCompile(`^ata[1-9][0-9]*$`)
+	hostRE     = regexp.MustCompile(`^host[0-9]+$`)
+	pciRE      = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$`)
+	ataRE      = regexp.MustCompile(`^ata[1-9][0-9]*$`)
+	platformRE = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$`)
 )
 
 // HostPort is one AHCI port as sysfs shows it.
 type HostPort struct {
 	Host string // scsi host, "host2"
-	Key  string // disk-port key, "0000:00:1f.2/ata3"
+	Key  string // disk-port key, "0000:00:1f.2/ata3" (see package hal)
 	EM   bool   // the port has an em_message file
 }
 
@@ -270,11 +271,16 @@ func portKey(entry string) (string, error) {
 	}
 	parts := strings.Split(filepath.ToSlash(real), "/")
 	for i := len(parts) - 1; i > 0; i-- {
-		if ataRE.MatchString(parts[i]) && pciRE.MatchString(parts[i-1]) {
-			return parts[i-1] + "/" + parts[i], nil
+		if !ataRE.MatchString(parts[i]) {
+			continue
+		}
+		// The controller is the device directory above ataN: a PCI address,
+		// or a platform device name for an AHCI not on PCI.
+		if c := parts[i-1]; pciRE.MatchString(c) || !strings.Contains(c, ":") && platformRE.MatchString(c) {
+			return c + "/" + parts[i], nil
 		}
 	}
-	return "", fmt.Errorf("device path %s has no PCI-ADDRESS/ataN", real)
+	return "", fmt.Errorf("device path %s has no CONTROLLER/ataN", real)
 }
 
 func lessKey(a, b string) bool {

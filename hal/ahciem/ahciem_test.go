@@ -32,6 +32,17 @@ func TestPorts(t *testing.T) {
 	}
 }
 
+func TestPlatformPorts(t *testing.T) {
+	root := haltest.Sysfs(t, "../testdata/platform-ahci.tree")
+	ports, err := ahciem.Ports(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(ports), "[{host0 fe300000.sata/ata1 false} {host1 fe300000.sata/ata2 false}]"; got != want {
+		t.Errorf("Ports = %s, want %s", got, want)
+	}
+}
+
 func TestMessages(t *testing.T) {
 	root := haltest.Sysfs(t, "../testdata/ahci-em.tree")
 	file := filepath.Join(root, "class/scsi_host/host1/em_message")

@@ -133,14 +133,10 @@ func findBay(b *hal.Board, sysfs, s string) (*hal.Bay, error) {
 	return b.BayByPort(port)
 }
 
-var (
-	diskRE    = regexp.MustCompile(`^[a-z]+$`)
-	pciElemRE = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$`)
-	ataElemRE = regexp.MustCompile(`^ata[1-9][0-9]*$`)
-)
+var diskRE = regexp.MustCompile(`^[a-z]+$`)
 
 // diskPort returns the disk-port key of a disk ("sda" or "/dev/sda") from
-// its sysfs path: the PCI address and ataN elements of block/sda's target.
+// its sysfs path: the controller and ataN elements of block/sda's target.
 func diskPort(sysfs, disk string) (string, error) {
 	name := strings.TrimPrefix(disk, "/dev/")
 	if !diskRE.MatchString(name) {
@@ -152,8 +148,8 @@ func diskPort(sysfs, disk string) (string, error) {
 	}
 	parts := strings.Split(filepath.ToSlash(real), "/")
 	for i := len(parts) - 1; i > 0; i-- {
-		if ataElemRE.MatchString(parts[i]) && pciElemRE.MatchString(parts[i-1]) {
-			return parts[i-1] + "/" + parts[i], nil
+		if key := parts[i-1] + "/" + parts[i]; strings.HasPrefix(parts[i], "ata") && hal.CheckPort(key) == nil {
+			return key, nil
 		}
 	}
 	return "", fmt.Errorf("disk %s is not on a SATA port (%s)", name, real)
