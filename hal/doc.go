@@ -20,9 +20,11 @@
 // for fixed hardware, unlike sdX letters). It is read from the disk's sysfs
 // path: /sys/block/sdX resolves to .../0000:00:1f.2/ata3/host2/target2:0:0/...,
 // and the PCI device directly above the ataN element names the controller.
-// drivers/sata reports every disk with the same key, so the firmware maps a
-// disk to its bay with Board.BayByPort. CheckPort validates a key, PortKey
-// builds one.
+// A disk behind a port multiplier adds the multiplier port ("ata3.2"), and
+// a controller not on PCI (a platform AHCI on an ARM board) is named by its
+// sysfs device directory ("fe300000.sata/ata1"). drivers/sata reports every
+// disk with the same key, so the firmware maps a disk to its bay with
+// Board.BayByPort. CheckPort validates a key, PortKey builds one.
 //
 // # Indicator patterns
 //
