@@ -514,7 +514,7 @@ func (vm *VM) Shutdown(timeout time.Duration) error {
 		vm.Stop()
 		return fmt.Errorf("qemu: monitor: %w", err)
 	}
-	_, err = io.WriteString(conn, "system_powerdown\n")
+	err = monitorCommand(conn, "system_powerdown")
 	conn.Close()
 	if err != nil {
 		vm.Stop()
@@ -542,6 +542,32 @@ func (vm *VM) Stop() error {
 	vm.cmd.Process.Kill()
 	<-vm.exited
 	return nil
+}
+
+// monitorCommand runs one human-monitor command: it waits for the prompt
+// (QEMU ignores input sent before it), sends the command and waits for
+// the next prompt.
+func monitorCommand(conn net.Conn, command string) error {
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	prompt := func() error {
+		var got []byte
+		buf := make([]byte, 512)
+		for !bytes.Contains(got, []byte("(qemu) ")) {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return err
+			}
+			got = append(got, buf[:n]...)
+		}
+		return nil
+	}
+	if err := prompt(); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(conn, command+"\n"); err != nil {
+		return err
+	}
+	return prompt()
 }
 
 func freePort() (int, error) {
