@@ -77,16 +77,21 @@ func (b *Bay) Pattern() Pattern {
 	return p
 }
 
-// Blip flashes the activity LED briefly, for I/O activity. It never blocks:
-// when the board is busy the blip is dropped.
+// Blip flashes the activity LED for 50 ms, for I/O activity. It never
+// blocks and is cheap to call on every I/O: while a blip of the bay is
+// queued, further ones are merged into it, and when the board is busy the
+// blip is dropped.
 func (b *Bay) Blip() {
-	if b.activity == nil {
+	if b.activity == nil || !b.blipQueued.CompareAndSwap(false, true) {
 		return
 	}
-	b.board.e.post(func(now time.Time) error {
+	if !b.board.e.post(func(now time.Time) error {
+		b.blipQueued.Store(false)
 		b.activity.until, b.activity.assigned = now.Add(blipLength), true
 		return nil
-	})
+	}) {
+		b.blipQueued.Store(false)
+	}
 }
 
 // Indicators are a bay's LEDs; a nil one does not exist.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -113,6 +114,7 @@ type Bay struct {
 	board  *Board
 
 	fault, locate, activity *led
+	blipQueued              atomic.Bool // a Blip is queued for the engine
 	// Owned by the engine goroutine.
 	pattern Pattern
 }

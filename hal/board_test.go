@@ -138,13 +138,25 @@ func TestBlipAndHalt(t *testing.T) {
 	bay.SetPattern(hal.Fail)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	bay.Blip()
+	for i := 0; i < 100; i++ {
+		bay.Blip() // merged while queued, and within one 50 ms window: one write
+	}
 	// The blip arms the timer for its end.
 	if err := clock.BlockUntilContext(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
+	b.State() // every queued blip has been handled
 	if !log.Levels()["bay2.activity"] {
 		t.Fatal("activity LED off after Blip")
+	}
+	writes := 0
+	for _, e := range log.Events() {
+		if e.Pin == "bay2.activity" {
+			writes++
+		}
+	}
+	if writes != 1 {
+		t.Errorf("100 blips wrote the activity LED %d times, want 1", writes)
 	}
 	n := log.Len()
 	clock.Advance(50 * time.Millisecond)

@@ -135,12 +135,19 @@ func (e *engine) do(fn func(now time.Time) error) error {
 	}
 }
 
-// post queues fn without waiting; it is dropped if the queue is full or the
-// board closed.
-func (e *engine) post(fn func(now time.Time) error) {
+// post queues fn without waiting and reports whether it did; fn is dropped
+// if the queue is full or the board closed.
+func (e *engine) post(fn func(now time.Time) error) bool {
+	select {
+	case <-e.done:
+		return false
+	default:
+	}
 	select {
 	case e.reqs <- request{fn: fn}:
+		return true
 	default:
+		return false
 	}
 }
 
