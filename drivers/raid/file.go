@@ -73,17 +73,18 @@ func (m *File) lock() error {
 	if _, busy := openForWrite.m[m.key]; busy {
 		return fmt.Errorf("raid: %s is already open for writing by this process (pid %d)", m.path, os.Getpid())
 	}
-	// The exclusion is an open-file-description lock: closing another
-	// descriptor of the file in this process does not drop it. A POSIX lock
-	// on top only lets a refused opener learn the holder's pid (F_GETLK).
-	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
+	// The exclusion is an open-file-description lock on bytes 1..EOF:
+	// closing another descriptor of the file in this process does not drop
+	// it. A POSIX lock on byte 0 only lets a refused opener learn the
+	// holder's pid (F_GETLK reports a pid for POSIX locks, -1 for OFD ones).
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: 1}
 	if err := unix.FcntlFlock(m.f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
 			return fmt.Errorf("raid: %s is in use: %s holds its write lock", m.path, lockHolder(m.f))
 		}
 		return fmt.Errorf("raid: locking %s: %w", m.path, err)
 	}
-	plk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
+	plk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: 0, Len: 1}
 	_ = unix.FcntlFlock(m.f.Fd(), unix.F_SETLK, &plk) // best effort: names us to others
 	openForWrite.m[m.key] = m.path
 	return nil
@@ -91,8 +92,8 @@ func (m *File) lock() error {
 
 // lockHolder names the process holding a conflicting lock on f.
 func lockHolder(f *os.File) string {
-	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
-	if err := unix.FcntlFlock(f.Fd(), unix.F_GETLK, &lk); err != nil || lk.Type == unix.F_UNLCK {
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: 0, Len: 1}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_GETLK, &lk); err != nil || lk.Type == unix.F_UNLCK || lk.Pid <= 0 {
 		return "another process"
 	}
 	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", lk.Pid))
