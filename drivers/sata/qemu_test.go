@@ -39,11 +39,11 @@ func TestQEMU(t *testing.T) {
 	for i, s := range qemuSerials {
 		disks = append(disks, qemu.Disk{Path: filepath.Join(dir, s+".img"), Size: int64(64+32*i) << 20, Serial: s})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	start := time.Now()
 	res, err := qemu.GoTest(ctx, ".", []string{"-test.run=^TestInQEMUGuest$"},
-		&qemu.Guest{Disks: disks, Timeout: 2 * time.Minute})
+		&qemu.Guest{Disks: disks, Timeout: 3 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,14 +191,17 @@ func guestHotplug(t *testing.T, s *sata.Scanner, d sata.Disk) {
 	go w.Run(ctx, func(e sata.Event) { events <- e })
 	next := func(kind sata.EventKind, cause string) sata.Event {
 		t.Helper()
+		start := time.Now()
 		for {
 			select {
 			case e := <-events:
+				t.Logf("%v: event %v %s %s %s (%s)", time.Since(start), e.Kind, e.Bay, e.Disk.Name, e.Disk.Serial, e.Cause)
 				if e.Bay == d.Bay && e.Kind == kind && (cause == "" || e.Cause == cause) {
 					return e
 				}
-			case <-time.After(20 * time.Second):
-				t.Fatalf("no %v event for %s", kind, d.Bay)
+			case <-time.After(40 * time.Second):
+				now, err := s.Scan()
+				t.Fatalf("no %v event for %s; sysfs now: %+v, %v", kind, d.Bay, now, err)
 			}
 		}
 	}

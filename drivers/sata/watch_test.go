@@ -135,6 +135,13 @@ func TestWatchRescan(t *testing.T) {
 	r.add(1, "sdb", "pv-disk-9")
 	r.expect(sata.Removed, "0000:00:1f.2/ata2", "pv-disk-1", "rescan")
 	r.expect(sata.Added, "0000:00:1f.2/ata2", "pv-disk-9", "rescan")
+	// Mounted behind our back: same disk, now in use.
+	if err := r.tree.Mount("8:16", "/mnt", "ext4", "/dev/sdb"); err != nil {
+		t.Fatal(err)
+	}
+	if e := r.expect(sata.Changed, "0000:00:1f.2/ata2", "pv-disk-9", "rescan"); !e.Disk.InUse || e.Disk.Available() {
+		t.Errorf("changed disk in use %v, available %v; want in use", e.Disk.InUse, e.Disk.Available())
+	}
 	r.tree.RemoveDisk("sdb")
 	r.events.Lose()
 	e := <-r.got
