@@ -23,13 +23,21 @@ type mounts struct {
 // root file system and gokrazy's boot and /perm partitions.
 var systemMounts = map[string]bool{"/": true, "/boot": true, "/perm": true, "/gokrazy": true}
 
-// bootDevices reads mountinfo: fields are "ID PARENT MAJOR:MINOR ROOT
-// MOUNTPOINT OPTIONS ... - FSTYPE SOURCE SUPEROPTIONS".
+// bootDevices reads /proc/self/mountinfo, /proc/cmdline and /proc/swaps.
 func (s *Scanner) bootDevices() *mounts {
+	cmdline, _ := os.ReadFile(filepath.Join(s.proc, "cmdline"))
+	return parseMounts(readLines(filepath.Join(s.proc, "self", "mountinfo")), string(cmdline),
+		readLines(filepath.Join(s.proc, "swaps")))
+}
+
+// parseMounts reads mountinfo lines ("ID PARENT MAJOR:MINOR ROOT MOUNTPOINT
+// OPTIONS ... - FSTYPE SOURCE SUPEROPTIONS"), the kernel command line and
+// the lines of /proc/swaps ("FILENAME TYPE SIZE USED PRIORITY").
+func parseMounts(mountinfo []string, cmdline string, swaps []string) *mounts {
 	m := &mounts{system: map[string]bool{}, mounted: map[string]bool{}}
-	for _, l := range readLines(filepath.Join(s.proc, "self", "mountinfo")) {
+	for _, l := range mountinfo {
 		f := strings.Fields(l)
-		if len(f) < 5 || strings.HasPrefix(f[2], "0:") {
+		if len(f) < 5 || strings.HasPrefix(f[2], "0:") || !strings.Contains(f[2], ":") {
 			continue
 		}
 		m.mounted[f[2]] = true
@@ -37,14 +45,12 @@ func (s *Scanner) bootDevices() *mounts {
 			m.system[f[2]] = true
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(s.proc, "cmdline")); err == nil {
-		for _, a := range strings.Fields(string(b)) {
-			if v, ok := strings.CutPrefix(a, "root="); ok {
-				m.root = v
-			}
+	for _, a := range strings.Fields(cmdline) {
+		if v, ok := strings.CutPrefix(a, "root="); ok {
+			m.root = v
 		}
 	}
-	for _, l := range readLines(filepath.Join(s.proc, "swaps")) {
+	for _, l := range swaps {
 		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "/dev/") {
 			m.mounted["name:"+strings.TrimPrefix(f[0], "/dev/")] = true
 		}

@@ -52,6 +52,9 @@ type kernelTransport struct{}
 var _ Transport = kernelTransport{}
 
 func (kernelTransport) SGIO(fd uintptr, h *SGIO) error {
+	if len(h.CDB) == 0 || len(h.CDB) > 255 {
+		return unix.EINVAL
+	}
 	var pin runtime.Pinner
 	defer pin.Unpin()
 	hdr := sgIOHdr{interfaceID: sgInterfaceChar, dxferDirection: sgDxferNone}
