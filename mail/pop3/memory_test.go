@@ -58,7 +58,7 @@ func heapPeak() (stop func() uint64) {
 func TestRetrBoundedMemory(t *testing.T) {
 	size := 32 << 20
 	if raceEnabled {
-		size = 12 << 20
+		size = 8 << 20
 	}
 	seg := &store.CreateOptions{SegmentSize: int64(size) + 8<<20} // one segment: see bigSegments
 	st := openStoreSized(t, filepath.Join(t.TempDir(), "vol.img"), true, 6*seg.SegmentSize, seg)

@@ -57,7 +57,7 @@ func heapPeak() (stop func() uint64) {
 func TestDataBoundedMemory(t *testing.T) {
 	size := 32 << 20
 	if raceEnabled {
-		size = 12 << 20
+		size = 8 << 20
 	}
 	path := filepath.Join(t.TempDir(), "vol.img")
 	seg := 2*int64(size) + 8<<20 // the whole test in one segment: see bigSegments
