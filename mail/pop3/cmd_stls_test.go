@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"crypto/tls"
 	"io"
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/postvault/postvault/mail/pop3"
@@ -54,14 +56,15 @@ func TestImplicitTLS(t *testing.T) {
 
 func TestImplicitTLSBadHandshake(t *testing.T) {
 	e := newEnv(t, nil)
-	e.addr = e.tlsAddr
-	c := &client{t: t}
-	nc, err := (&tlsFreeDialer{}).dial(e.tlsAddr)
+	nc, err := net.Dial("tcp", e.tlsAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	c.nc, c.br = nc, bufio.NewReader(nc)
+	c := &client{t: t, nc: nc, br: bufio.NewReader(nc)}
 	io.WriteString(nc, "USER alice\r\n") // plaintext on the TLS port
 	c.closed()
+	if !strings.Contains(e.logs.String(), "tls handshake failed") {
+		t.Errorf("failed handshake not logged:\n%s", e.logs.String())
+	}
 }

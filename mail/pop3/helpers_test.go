@@ -204,10 +204,6 @@ func msg(lines ...string) []byte {
 	return []byte(strings.Join(lines, "\r\n") + "\r\n")
 }
 
-type tlsFreeDialer struct{}
-
-func (tlsFreeDialer) dial(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }
-
 var errSome = errors.New("some store error")
 
 func newReader(nc net.Conn) *bufio.Reader { return bufio.NewReader(nc) }
