@@ -25,6 +25,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 	v := s.sel
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.begin()
 	idx, err := v.indices(numSet, s.searchRes)
 	if err != nil || len(idx) == 0 {
 		return err

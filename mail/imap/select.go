@@ -23,6 +23,7 @@ func (s *session) Select(name string, opts *imap.SelectOptions) (*imap.SelectDat
 	}
 	v := &selected{
 		srv:      s.srv,
+		conn:     s.conn,
 		name:     name,
 		key:      recentKey(s.acct.Name(), name),
 		readOnly: opts.ReadOnly,

@@ -23,6 +23,7 @@ import (
 // RFC 9051 section 7.5.1 allows (no EXPUNGE during FETCH, STORE, SEARCH).
 type selected struct {
 	srv      *Server
+	conn     *imapserver.Conn
 	name     string // UTF-8, as the store spells it
 	key      string // recentMarks key
 	readOnly bool
@@ -37,6 +38,15 @@ type selected struct {
 	pending  []store.Event       // taken from w, not yet applied
 	exists   bool                // an EXISTS is due
 	flagsDue bool                // a FLAGS is due (new keyword)
+	rev2     bool                // the client enabled IMAP4rev2: no \Recent (RFC 9051 appendix E)
+}
+
+// begin starts a command or poll: v.mu must be held. It notes whether
+// the client has enabled IMAP4rev2 since the last one.
+func (v *selected) begin() {
+	if v.conn != nil && !v.rev2 {
+		v.rev2 = v.conn.EnabledCaps().Has(imap.CapIMAP4rev2)
+	}
 }
 
 // systemFlags are the flags every mailbox has (RFC 9051 section 2.3.2).
@@ -87,13 +97,14 @@ func (v *selected) learn(flags []string) bool {
 	return n
 }
 
-// imapFlags converts store flags for the client, adding \Recent.
+// imapFlags converts store flags for the client, adding \Recent for an
+// IMAP4rev1 client.
 func (v *selected) imapFlags(uid uint32, flags []string) []imap.Flag {
 	l := make([]imap.Flag, 0, len(flags)+1)
 	for _, f := range flags {
 		l = append(l, imap.Flag(f))
 	}
-	if _, ok := v.recent[uid]; ok {
+	if _, ok := v.recent[uid]; ok && !v.rev2 {
 		l = append(l, flagRecent)
 	}
 	return l
@@ -156,6 +167,7 @@ func (v *selected) take() {
 func (v *selected) poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.begin()
 	v.take()
 	i := 0
 	for ; i < len(v.pending); i++ {

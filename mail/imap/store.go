@@ -19,6 +19,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.begin()
 	idx, err := v.indices(numSet, s.searchRes)
 	if err != nil || len(idx) == 0 {
 		return err
