@@ -135,7 +135,8 @@ func (a *Array) recoveryRows(r int) int64 {
 	return 0
 }
 
-// usable reports whether role r holds valid data for stripe s.
+// usable returns the member of role r if it holds valid data for stripe s,
+// and nil, false otherwise.
 func (a *Array) usable(r int, s int64) (Member, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -147,9 +148,11 @@ func (a *Array) usable(r int, s int64) (Member, bool) {
 	case MemberInSync:
 		return sl.m, true
 	case MemberRebuilding:
-		return sl.m, s < sl.recovery
+		if s < sl.recovery {
+			return sl.m, true
+		}
 	}
-	return nil, false
+	return nil, false // never a member that must not be read
 }
 
 // writable returns the member of role r if writes should reach it: in sync

@@ -101,13 +101,13 @@ func (a *Array) Fail(m Member) error {
 	a.mu.Lock()
 	role := -1
 	for r, s := range a.roles {
-		if s.m == m {
+		if sameMember(s.m, m) {
 			role = r
 		}
 	}
 	if role < 0 {
 		for _, s := range a.spares {
-			if s.m == m {
+			if sameMember(s.m, m) {
 				a.mu.Unlock()
 				return errors.New("raid: that member is a spare or already faulty, not an active member")
 			}
@@ -126,4 +126,13 @@ func (a *Array) Fail(m Member) error {
 	}
 	a.failMember(role, errors.New("failed by request"))
 	return nil
+}
+
+// sameMember reports whether held (possibly wrapped for latency statistics,
+// maint.go) is m.
+func sameMember(held, m Member) bool {
+	if w, ok := held.(*watchedMember); ok {
+		held = w.Member
+	}
+	return held != nil && held == m
 }

@@ -77,7 +77,15 @@ func (a *Array) readStripe(s, in int64, b []byte) error {
 	if direct {
 		return nil
 	}
-	// Degraded or failing: read the union of the chunk ranges from every
+	// Degraded: the fast path reads only what reconstruction needs
+	// (degraded.go); it gives way to the full path on any read error, so
+	// that the error is repaired there.
+	if err := a.readStripeDegraded(s, in, b); err == nil {
+		return nil
+	} else if !errors.Is(err, errNeedFullRead) {
+		return err
+	}
+	// Failing member, or too many missing: read the union of the chunk ranges from every
 	// shard and reconstruct.
 	lo, hi := g.chunk, int64(0)
 	for pos := int64(0); pos < int64(len(b)); {
