@@ -2,6 +2,7 @@ package pop3
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -131,8 +132,17 @@ func (c *conn) release() {
 
 var errLineTooLong = errors.New("pop3: line too long")
 
-// readLine reads one line without its CRLF (a bare LF is accepted).
+// readLine reads one line without its CRLF (a bare LF is accepted). Answers
+// held back for pipelined commands (flush) are sent before it waits for
+// more input.
 func (c *conn) readLine() (string, error) {
+	if c.bw.Buffered() > 0 {
+		if buf, _ := c.br.Peek(c.br.Buffered()); bytes.IndexByte(buf, '\n') < 0 {
+			if err := c.bw.Flush(); err != nil {
+				return "", err
+			}
+		}
+	}
 	b, err := c.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		for err == bufio.ErrBufferFull {
