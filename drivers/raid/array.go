@@ -93,7 +93,8 @@ type Array struct {
 	closed   atomic.Bool
 	dirty    atomic.Bool // superblocks say dirty (resync_offset 0)
 
-	sbMu sync.Mutex // serialises superblock writes (held across their I/O)
+	sbMu    sync.Mutex // serialises superblock writes (held across their I/O)
+	dirtyMu sync.Mutex // serialises marking the array dirty (ensureDirty)
 
 	mu     sync.Mutex  // guards master, roles[*].state/recovery, spares
 	master *superblock // the array's superblock; per-member copies differ in dev_number etc.

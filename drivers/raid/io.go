@@ -443,6 +443,11 @@ func (a *Array) ensureDirty() error {
 	if a.dirty.Load() {
 		return nil
 	}
+	a.dirtyMu.Lock()
+	defer a.dirtyMu.Unlock()
+	if a.dirty.Load() {
+		return nil
+	}
 	a.mu.Lock()
 	a.master.ResyncOffset = 0
 	a.mu.Unlock()

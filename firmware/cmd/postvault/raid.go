@@ -35,9 +35,9 @@ func raidUsage(w io.Writer) {
   create --level 5|6 [--chunk SIZE] [--spare PATH]... [--name NAME] [--force] PATH...
   examine PATH
   detail PATH...
-  write [--offset BYTES] PATH... < data
+  write [--offset BYTES] [--force] PATH... < data
   read [--offset BYTES] [--length BYTES] PATH... > data
-  fail --member PATH PATH...
+  fail --member PATH [--force] PATH...
   add --member NEWPATH PATH...
   replace, rebuild PATH..., scrub [--repair] PATH...
 Members are files or block devices, given in any order. examine, detail and
@@ -247,11 +247,12 @@ func raidRead(io stdio, args []string) error {
 func raidWrite(io stdio, args []string) error {
 	fs := newFlags(io, "write", "write [--offset BYTES] PATH... < data")
 	offset := fs.Int64("offset", 0, "volume byte to start at")
+	force := fs.Bool("force", false, "start the array even if it is dirty and degraded")
 	pos, err := parseArgs(fs, args)
 	if err != nil || len(pos) == 0 {
 		return usageErr(fs, err)
 	}
-	a, err := assemble(pos, &raid.AssembleOptions{})
+	a, err := assemble(pos, &raid.AssembleOptions{Force: *force})
 	if err != nil {
 		return err
 	}
@@ -302,6 +303,7 @@ func copyToVolume(a *raid.Array, r io.Reader, off int64) (int64, error) {
 func raidFail(io stdio, args []string) error {
 	fs := newFlags(io, "fail", "fail --member PATH PATH...")
 	member := fs.String("member", "", "the member to mark faulty")
+	force := fs.Bool("force", false, "start the array even if it is dirty and degraded")
 	pos, err := parseArgs(fs, args)
 	if err != nil || *member == "" || len(pos) == 0 {
 		return usageErr(fs, err)
@@ -320,7 +322,7 @@ func raidFail(io stdio, args []string) error {
 			target = ms[i]
 		}
 	}
-	a, err := raid.Assemble(ms, nil)
+	a, err := raid.Assemble(ms, &raid.AssembleOptions{Force: *force})
 	if err != nil {
 		for _, m := range ms {
 			m.Close()
