@@ -124,62 +124,84 @@ type binaryOut struct {
 	size int64
 }
 
-// fetchOne writes one FETCH response. Everything that can fail for a
-// reason the client should hear (an unknown encoding, a damaged message)
-// is worked out before the response starts; a read error in the middle of
-// a literal can only end the connection.
-func (s *session) fetchOne(w *imapserver.FetchWriter, v *selected, seq uint32, m *store.Message, opts *imap.FetchOptions, seenChanged bool) error {
+// fetchData is what one FETCH response needs of a message's body, worked
+// out before the response starts.
+type fetchData struct {
+	body     *store.Body // nil if the body is not needed
+	root     *part
+	hdr      textproto.Header
+	sections []source
+	binaries []binaryOut
+	binSizes []int64
+}
+
+func (d *fetchData) close() {
+	if d.body != nil {
+		d.body.Close()
+	}
+}
+
+// prepare opens and scans the message as far as opts needs. Everything
+// that can fail for a reason the client should hear (an unknown encoding, a
+// damaged message) fails here, before the response starts; nil data means
+// the message is gone.
+func (s *session) prepare(v *selected, m *store.Message, opts *imap.FetchOptions) (*fetchData, error) {
 	wantBody, wantStructure := needs(opts)
-	var (
-		body *store.Body
-		root *part
-		hdr  textproto.Header
-	)
+	d := &fetchData{}
 	if wantBody {
 		b, err := s.acct.Open(v.name, m.UID)
 		if errors.Is(err, store.ErrNoSuchMessage) {
-			return nil
+			return nil, nil
 		}
 		if err != nil {
-			return s.fail(fmt.Sprintf("fetch uid %d", m.UID), err)
+			return nil, s.fail(fmt.Sprintf("fetch uid %d", m.UID), err)
 		}
-		defer b.Close()
-		body = b
+		d.body = b
 		if wantStructure {
-			root = parseMessage(io.NewSectionReader(b, 0, b.Size()))
-			hdr = root.header
-		} else if opts.Envelope {
-			hdr, _ = textproto.ReadHeader(bufio.NewReader(io.NewSectionReader(b, 0, min(b.Size(), maxHeader))))
-		}
-		if root == nil {
-			root = &part{end: b.Size(), bodyStart: b.Size()}
+			d.root = parseMessage(io.NewSectionReader(b, 0, b.Size()))
+			d.hdr = d.root.header
+		} else {
+			if opts.Envelope {
+				d.hdr, _ = textproto.ReadHeader(bufio.NewReader(io.NewSectionReader(b, 0, min(b.Size(), maxHeader))))
+			}
+			d.root = &part{end: b.Size(), bodyStart: b.Size()}
 		}
 	}
-	sections := make([]source, len(opts.BodySection))
-	for i, sec := range opts.BodySection {
-		src, err := bodySection(root, body, sec)
+	for _, sec := range opts.BodySection {
+		src, err := bodySection(d.root, d.body, sec)
 		if err != nil {
-			return s.fail("fetch", err)
+			d.close()
+			return nil, s.fail("fetch", err)
 		}
-		sections[i] = src
+		d.sections = append(d.sections, src)
 	}
-	var binaries []binaryOut
 	for _, sec := range opts.BinarySection {
-		open, size, err := binarySection(root, body, sec.Part)
+		open, size, err := binarySection(d.root, d.body, sec.Part)
 		if err != nil {
-			return s.fail("fetch", err)
+			d.close()
+			return nil, s.fail("fetch", err)
 		}
-		binaries = append(binaries, binaryOut{item: sec, open: open, size: size})
+		d.binaries = append(d.binaries, binaryOut{item: sec, open: open, size: size})
 	}
-	var binSizes []int64
 	for _, sec := range opts.BinarySectionSize {
-		_, size, err := binarySection(root, body, sec.Part)
+		_, size, err := binarySection(d.root, d.body, sec.Part)
 		if err != nil {
-			return s.fail("fetch", err)
+			d.close()
+			return nil, s.fail("fetch", err)
 		}
-		binSizes = append(binSizes, size)
+		d.binSizes = append(d.binSizes, size)
 	}
+	return d, nil
+}
 
+// fetchOne writes one FETCH response. A read error in the middle of a
+// literal can only end the connection.
+func (s *session) fetchOne(w *imapserver.FetchWriter, v *selected, seq uint32, m *store.Message, opts *imap.FetchOptions, seenChanged bool) error {
+	d, err := s.prepare(v, m, opts)
+	if err != nil || d == nil {
+		return err
+	}
+	defer d.close()
 	rw := w.CreateMessage(seq)
 	if opts.UID {
 		rw.WriteUID(imap.UID(m.UID))
@@ -194,38 +216,42 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, v *selected, seq uint32, m
 		rw.WriteRFC822Size(m.Size)
 	}
 	if opts.Envelope {
-		rw.WriteEnvelope(envelope(hdr))
+		rw.WriteEnvelope(envelope(d.hdr))
 	}
 	if opts.BodyStructure != nil {
-		rw.WriteBodyStructure(bodyStructure(root))
+		rw.WriteBodyStructure(bodyStructure(d.root))
 	}
 	for i, sec := range opts.BodySection {
-		if err := copyLiteral(rw.WriteBodySection(sec, sections[i].size()), sections[i].reader(body), sections[i].size()); err != nil {
+		src := d.sections[i]
+		if err := copyLiteral(rw.WriteBodySection(sec, src.size()), src.reader(d.body), src.size()); err != nil {
 			rw.Close()
 			return s.broken(m.UID, err)
 		}
 	}
-	for _, b := range binaries {
-		open, size := b.open, b.size
-		skip := int64(0)
-		if p := b.item.Partial; p != nil {
-			skip = min(size, p.Offset)
-			size = min(size-skip, p.Size)
-		}
-		r := open()
-		if _, err := io.CopyN(io.Discard, r, skip); err != nil {
-			rw.Close()
-			return s.broken(m.UID, err)
-		}
-		if err := copyLiteral(rw.WriteBinarySection(b.item, size), r, size); err != nil {
+	for _, b := range d.binaries {
+		if err := writeBinary(rw, b); err != nil {
 			rw.Close()
 			return s.broken(m.UID, err)
 		}
 	}
 	for i, sec := range opts.BinarySectionSize {
-		rw.WriteBinarySectionSize(sec, uint32(min(binSizes[i], 1<<32-1)))
+		rw.WriteBinarySectionSize(sec, uint32(min(d.binSizes[i], 1<<32-1)))
 	}
 	return rw.Close()
+}
+
+// writeBinary sends one BINARY item, narrowed to its partial range.
+func writeBinary(rw *imapserver.FetchResponseWriter, b binaryOut) error {
+	size, skip := b.size, int64(0)
+	if p := b.item.Partial; p != nil {
+		skip = min(size, p.Offset)
+		size = min(size-skip, p.Size)
+	}
+	r := b.open()
+	if _, err := io.CopyN(io.Discard, r, skip); err != nil {
+		return err
+	}
+	return copyLiteral(rw.WriteBinarySection(b.item, size), r, size)
 }
 
 // copyLiteral sends exactly n bytes of r into a literal.
