@@ -253,13 +253,21 @@ func (a *Array) loadMeta() error {
 		}
 	}
 	a.jr = newJournal(a, a.meta)
-	return a.replay(usable)
+	// Records may sit on members being rebuilt too (they take writes):
+	// read their rings as well.
+	rings := map[int]Member{}
+	for r, s := range a.roles {
+		if s.m != nil && (s.state == MemberInSync || s.state == MemberRebuilding) {
+			rings[r] = s.m
+		}
+	}
+	return a.replay(rings)
 }
 
 // replay applies the journal records above the newest checkpoint: in place
 // when writable, in memory (overlay) when read-only.
-func (a *Array) replay(usable map[int]Member) error {
-	recs, ckpt, err := scanJournal(usable, a.meta, a.master.SetUUID, a.geo.disks)
+func (a *Array) replay(rings map[int]Member) error {
+	recs, ckpt, err := scanJournal(rings, a.meta, a.master.SetUUID, a.geo.disks)
 	if err != nil {
 		return err
 	}
