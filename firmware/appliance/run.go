@@ -31,6 +31,9 @@ const (
 	keyKey  = "tls.key"  // PEM private key
 )
 
+// lmtpConnsPerAddr is the LMTP connection limit per client address.
+const lmtpConnsPerAddr = 100
+
 // Appliance is a running postvault: the array, the store and the servers.
 type Appliance struct {
 	cfg   *Config
@@ -168,23 +171,26 @@ func (ap *Appliance) serve(tlsConf *tls.Config) error {
 	conns := limits.NewConns(limits.DefaultConnsPerAddr)
 	logins := limits.NewLogins(nil)
 	is, err := imap.New(ap.store, &imap.Options{TLSConfig: tlsConf, AllowPlaintextAuth: ap.cfg.AllowInsecureAuth,
-		Conns: conns, Logins: logins, Logger: ap.log.With("proto", "imap")})
+		Conns: conns, Logins: logins, Logger: ap.log})
 	if err != nil {
 		return err
 	}
 	ap.closers = append(ap.closers, is.Close)
 	ps, err := pop3.New(pop3.NewStoreBackend(ap.store), &pop3.Options{TLSConfig: tlsConf, AllowInsecureAuth: ap.cfg.AllowInsecureAuth,
-		Hostname: ap.cfg.Hostname, Conns: conns, Logins: logins, Logger: ap.log.With("proto", "pop3")})
+		Hostname: ap.cfg.Hostname, Conns: conns, Logins: logins, Logger: ap.log})
 	if err != nil {
 		return err
 	}
 	ap.closers = append(ap.closers, ps.Close)
-	ss, err := smtp.New(smtp.NewStoreBackend(ap.store), &smtp.Options{Hostname: ap.cfg.Hostname, TLSConfig: tlsConf, Conns: conns, Logger: ap.log.With("proto", "smtp")})
+	ss, err := smtp.New(smtp.NewStoreBackend(ap.store), &smtp.Options{Hostname: ap.cfg.Hostname, TLSConfig: tlsConf, Conns: conns, Logger: ap.log})
 	if err != nil {
 		return err
 	}
 	ap.closers = append(ap.closers, ss.Close)
-	ls, err := smtp.New(smtp.NewStoreBackend(ap.store), &smtp.Options{LMTP: true, Hostname: ap.cfg.Hostname, Conns: conns, Logger: ap.log.With("proto", "lmtp")})
+	// LMTP usually comes from one front mail server: it gets a connection
+	// limit of its own, higher than a single client's.
+	ls, err := smtp.New(smtp.NewStoreBackend(ap.store), &smtp.Options{LMTP: true, Hostname: ap.cfg.Hostname,
+		Conns: limits.NewConns(lmtpConnsPerAddr), Logger: ap.log})
 	if err != nil {
 		return err
 	}
