@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -105,11 +104,14 @@ func setsSeen(opts *imap.FetchOptions) bool {
 	return false
 }
 
-// needs says what a FETCH must read of a message's body.
+// needs says what a FETCH must read of a message's body: the whole MIME
+// structure (part numbers, BODYSTRUCTURE, BINARY) or only the top header
+// (ENVELOPE, BODY[HEADER...], BODY[TEXT], BODY[]), which is what clients
+// ask of every message when they open a mailbox.
 func needs(opts *imap.FetchOptions) (body, structure bool) {
 	structure = opts.BodyStructure != nil || len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0
 	for _, b := range opts.BodySection {
-		if len(b.Part) > 0 || b.Specifier != imap.PartSpecifierNone {
+		if len(b.Part) > 0 {
 			structure = true
 		}
 	}
@@ -159,13 +161,10 @@ func (s *session) prepare(v *selected, m *store.Message, opts *imap.FetchOptions
 		d.body = b
 		if wantStructure {
 			d.root = parseMessage(io.NewSectionReader(b, 0, b.Size()))
-			d.hdr = d.root.header
 		} else {
-			if opts.Envelope {
-				d.hdr, _ = textproto.ReadHeader(bufio.NewReader(io.NewSectionReader(b, 0, min(b.Size(), maxHeader))))
-			}
-			d.root = &part{end: b.Size(), bodyStart: b.Size()}
+			d.root = parseTop(io.NewSectionReader(b, 0, b.Size()), b.Size())
 		}
+		d.hdr = d.root.header
 	}
 	for _, sec := range opts.BodySection {
 		src, err := bodySection(d.root, d.body, sec)

@@ -177,3 +177,18 @@ func FuzzFilterHeader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTop: the header-only scan agrees with the full scan on the
+// top header's extent.
+func FuzzParseTop(f *testing.F) {
+	for _, m := range seedMessages(f) {
+		f.Add(m)
+	}
+	f.Fuzz(func(t *testing.T, m []byte) {
+		top := parseTop(bytes.NewReader(m), int64(len(m)))
+		full := parseMessage(bytes.NewReader(m))
+		if top.bodyStart != full.bodyStart || top.end != full.end || top.mediaType != full.mediaType {
+			t.Fatalf("top scan %d..%d %s, full scan %d..%d %s", top.bodyStart, top.end, top.mediaType, full.bodyStart, full.end, full.mediaType)
+		}
+	})
+}

@@ -136,6 +136,27 @@ func (sc *scanner) entity(bounds []string, depth int, parentType string) *part {
 	if sc.peeked {
 		p.start = sc.pl.off
 	}
+	sc.header(p, bounds)
+	p.setType(parentType)
+	startLine := sc.lineNo
+	switch {
+	case depth >= maxDepth || sc.nparts >= maxParts:
+		sc.leaf(p, bounds)
+	case strings.HasPrefix(p.mediaType, "multipart/") && p.params["boundary"] != "":
+		sc.multipart(p, bounds, depth)
+	case (p.mediaType == "message/rfc822" || p.mediaType == "message/global") && !encoded(p.header):
+		p.msg = sc.entity(bounds, depth+1, "")
+		p.end = p.msg.end
+	default:
+		sc.leaf(p, bounds)
+	}
+	p.lines = sc.lineNo - startLine
+	return p
+}
+
+// header reads an entity's header, up to the blank line or a line that
+// delimits one of bounds (left unread), and sets bodyStart.
+func (sc *scanner) header(p *part, bounds []string) {
 	var hdr bytes.Buffer
 	blank := false
 	for {
@@ -163,20 +184,16 @@ func (sc *scanner) entity(bounds []string, depth int, parentType string) *part {
 		hdr.WriteString("\r\n")
 	}
 	p.header, _ = textproto.ReadHeader(bufio.NewReader(&hdr))
-	p.setType(parentType)
-	startLine := sc.lineNo
-	switch {
-	case depth >= maxDepth || sc.nparts >= maxParts:
-		sc.leaf(p, bounds)
-	case strings.HasPrefix(p.mediaType, "multipart/") && p.params["boundary"] != "":
-		sc.multipart(p, bounds, depth)
-	case (p.mediaType == "message/rfc822" || p.mediaType == "message/global") && !encoded(p.header):
-		p.msg = sc.entity(bounds, depth+1, "")
-		p.end = p.msg.end
-	default:
-		sc.leaf(p, bounds)
-	}
-	p.lines = sc.lineNo - startLine
+}
+
+// parseTop reads only the header of a message of size bytes: enough for
+// ENVELOPE and the top-level HEADER, TEXT and whole-message sections,
+// without reading the body.
+func parseTop(r io.Reader, size int64) *part {
+	p := &part{}
+	newScanner(r).header(p, nil)
+	p.end = size
+	p.setType("")
 	return p
 }
 
