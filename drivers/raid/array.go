@@ -76,7 +76,8 @@ type slot struct {
 	events     uint64 // as read at assembly
 	// guarded by Array.mu:
 	state    MemberState
-	recovery int64 // rows rebuilt, when state is MemberRebuilding
+	recovery int64  // rows rebuilt, when state is MemberRebuilding
+	err      string // why it was failed, when faulty
 }
 
 // Array is an assembled array. It is safe for concurrent use.
@@ -204,11 +205,13 @@ func (a *Array) failMember(r int, cause error) {
 		return
 	}
 	sl.state = MemberFaulty
+	if cause != nil {
+		sl.err = cause.Error()
+	}
 	if int(sl.devNumber) < len(a.master.DevRoles) {
 		a.master.DevRoles[sl.devNumber] = RoleFaulty
 	}
 	a.mu.Unlock()
-	_ = cause
 	if a.readOnly {
 		return
 	}

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 const (
@@ -194,23 +195,25 @@ func (j *journal) append(rec *jrecord, targets []int) error {
 	j.mu.Unlock()
 
 	b := rec.encode(j.uuid)
-	ok := 0
+	var ok atomic.Int32
+	var wg sync.WaitGroup
 	for i, r := range targets {
 		m := j.a.writable(r)
 		if m == nil {
 			continue
 		}
-		if _, err := m.WriteAt(b, j.l.JournalOffset+journalHdrSize+pos[i]); err != nil {
-			j.a.failMember(r, err)
-			continue
-		}
-		if err := m.Flush(); err != nil {
-			j.a.failMember(r, err)
-			continue
-		}
-		ok++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := writeFlush(m, b, j.l.JournalOffset+journalHdrSize+pos[i]); err != nil {
+				j.a.failMember(r, err)
+				return
+			}
+			ok.Add(1)
+		}()
 	}
-	if ok == 0 {
+	wg.Wait()
+	if ok.Load() == 0 {
 		j.done(rec.seq)
 		return fmt.Errorf("raid: journal record for stripe %d reached no member", rec.stripe)
 	}
@@ -258,23 +261,25 @@ func (j *journal) checkpointLocked(x uint64) error {
 func (j *journal) writeCkptLocked(x uint64) error {
 	b := encodeCkpt(x, j.uuid)
 	slot := int64((j.gen + 1) % 2)
-	wrote := 0
+	var wrote atomic.Int32
+	var wg sync.WaitGroup
 	for r := range j.a.geo.disks {
 		m := j.a.writable(r)
 		if m == nil {
 			continue
 		}
-		if _, err := m.WriteAt(b, j.l.JournalOffset+slot*metaAlign); err != nil {
-			j.a.failMember(r, err)
-			continue
-		}
-		if err := m.Flush(); err != nil {
-			j.a.failMember(r, err)
-			continue
-		}
-		wrote++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := writeFlush(m, b, j.l.JournalOffset+slot*metaAlign); err != nil {
+				j.a.failMember(r, err)
+				return
+			}
+			wrote.Add(1)
+		}()
 	}
-	if wrote == 0 {
+	wg.Wait()
+	if wrote.Load() == 0 {
 		return ErrFailed
 	}
 	j.gen++
@@ -325,4 +330,12 @@ func scanJournal(members map[int]Member, l *metaLayout, uuid [16]byte, disks int
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].seq < out[k].seq })
 	return out, ckpt, nil
+}
+
+// writeFlush writes b at off on m and flushes m.
+func writeFlush(m Member, b []byte, off int64) error {
+	if _, err := m.WriteAt(b, off); err != nil {
+		return err
+	}
+	return m.Flush()
 }

@@ -27,6 +27,8 @@ type MemberStatus struct {
 	// Rebuilt is the bytes of this member's data area rebuilt so far (only
 	// while State is rebuilding).
 	Rebuilt int64
+	// Err says why a member failed in this assembly (the I/O error), if it did.
+	Err string
 }
 
 // Status returns the array's state now.
@@ -41,7 +43,7 @@ func (a *Array) Status() Status {
 	}
 	inSync, rebuilding := 0, 0
 	for r, s := range a.roles {
-		ms := MemberStatus{Role: r, Device: s.name, State: s.state, Events: s.events}
+		ms := MemberStatus{Role: r, Device: s.name, State: s.state, Events: s.events, Err: s.err}
 		if s.m != nil {
 			ms.DeviceUUID = formatUUID(s.deviceUUID)
 			if s.state == MemberInSync || s.state == MemberRebuilding {
@@ -61,7 +63,7 @@ func (a *Array) Status() Status {
 	}
 	for _, s := range a.spares {
 		st.Members = append(st.Members, MemberStatus{Role: -1, Device: s.name,
-			DeviceUUID: formatUUID(s.deviceUUID), State: s.state, Events: s.events})
+			DeviceUUID: formatUUID(s.deviceUUID), State: s.state, Events: s.events, Err: s.err})
 	}
 	switch {
 	case inSync < a.geo.data:
