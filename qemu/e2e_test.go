@@ -153,8 +153,8 @@ func TestApplianceEndToEnd(t *testing.T) {
 	degraded := append(append([]Disk(nil), disks[:pulled]...), disks[pulled+1:]...)
 	a.boot("boot without disk 2", degraded, 3*time.Minute)
 	a.checkAll("degraded", user, pass, sent)
-	if page, err := statusPage(a.vm.Addr("http")); err != nil || !strings.Contains(strings.ToLower(page), "degraded") {
-		t.Errorf("status page without disk 2: %v; want it to say degraded:\n%s", err, page)
+	if page, err := statusPage(a.vm.Addr("http")); err != nil || arrayState(page) != "degraded" {
+		t.Errorf("status page without disk 2: %v, state %q; want degraded:\n%s", err, arrayState(page), page)
 	}
 	more := testMessage(100, user)
 	if err := deliver(a.vm.Addr("smtp"), "sender@e2e.example", user, more); err != nil {
@@ -180,23 +180,34 @@ func TestApplianceEndToEnd(t *testing.T) {
 	a.checkAll("on the rebuilt disk", user, pass, sent)
 }
 
-// waitRebuilt polls the status page until it says neither degraded nor
-// rebuilding/recovering.
+// stateRe finds the array's state on the status page: the element with
+// id "state" (e.g. <b id="state" class="clean">clean</b>).
+var stateRe = regexp.MustCompile(`id="state"[^>]*>\s*([^<\s]+)\s*<`)
+
+// arrayState returns the array state shown on the status page, lower case.
+func arrayState(page string) string {
+	m := stateRe.FindStringSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return strings.ToLower(m[1])
+}
+
+// waitRebuilt polls the status page until the array's state is clean.
 func waitRebuilt(addr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var page string
 	for time.Now().Before(deadline) {
 		p, err := statusPage(addr)
 		if err == nil {
-			page = strings.ToLower(p)
-			if !strings.Contains(page, "degraded") && !strings.Contains(page, "rebuild") &&
-				!strings.Contains(page, "recover") {
+			page = p
+			if arrayState(p) == "clean" {
 				return nil
 			}
 		}
 		time.Sleep(3 * time.Second)
 	}
-	return fmt.Errorf("array not rebuilt within %s; status page:\n%s", timeout, page)
+	return fmt.Errorf("array not rebuilt within %s: state %q; status page:\n%s", timeout, arrayState(page), page)
 }
 
 // testMessage returns message i: CRLF lines, a dot-stuffing case, 8-bit
@@ -215,4 +226,17 @@ func testMessage(i int, to string) []byte {
 		fmt.Fprintf(&b, "line %06d of message %d: the quick brown fox jumps over the lazy dog\r\n", l, i)
 	}
 	return b.Bytes()
+}
+
+func TestArrayState(t *testing.T) {
+	tests := []struct{ page, want string }{
+		{`<style>.degraded,.rebuilding{}</style><p>state <b id="state" class="clean">clean</b></p><p>rebuild: 100.0% done</p>`, "clean"},
+		{`<b id="state" class="degraded">Degraded</b>`, "degraded"},
+		{`<p>no state here: degraded</p>`, ""},
+	}
+	for _, tt := range tests {
+		if got := arrayState(tt.page); got != tt.want {
+			t.Errorf("arrayState(%q) = %q, want %q", tt.page, got, tt.want)
+		}
+	}
 }
