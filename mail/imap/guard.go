@@ -27,6 +27,7 @@ type guardConn struct {
 	release  func()
 	maxLines int
 	maxBytes int64
+	timeout  time.Duration
 	timer    *time.Timer
 
 	authed atomic.Bool
@@ -41,7 +42,7 @@ type guardConn struct {
 // newGuardConn wraps c; isTLS says c is already encrypted (implicit TLS),
 // so that only the byte budget and the deadline apply.
 func newGuardConn(c net.Conn, isTLS bool, release func(), maxLines int, maxBytes int64, timeout time.Duration) *guardConn {
-	g := &guardConn{Conn: c, release: release, maxLines: maxLines, maxBytes: maxBytes, tlsSeen: isTLS}
+	g := &guardConn{Conn: c, release: release, maxLines: maxLines, maxBytes: maxBytes, timeout: timeout, tlsSeen: isTLS}
 	g.timer = time.AfterFunc(timeout, func() {
 		if !g.authed.Load() {
 			g.bye("Login timeout")
@@ -62,6 +63,7 @@ func (g *guardConn) unauthenticated() {
 	g.lines, g.nbytes = 0, 0
 	g.mu.Unlock()
 	g.authed.Store(false)
+	g.timer.Reset(g.timeout)
 }
 
 // bye tells a plaintext client why it is dropped and closes the

@@ -196,3 +196,17 @@ func TestConnLimit(t *testing.T) {
 		t.Errorf("third connection got %q, want BYE [UNAVAILABLE]", buf[:n])
 	}
 }
+
+// A connection that does not log in within LoginTimeout is dropped.
+func TestLoginTimeout(t *testing.T) {
+	e := newEnv(t, &imap.Options{LoginTimeout: 200 * time.Millisecond})
+	r := e.raw()
+	r.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if l := r.line(); !strings.HasPrefix(l, "* BYE") {
+		t.Errorf("after the login timeout got %q, want BYE", l)
+	}
+	// Logged in, it stays.
+	r2 := e.rawLogin(alice)
+	time.Sleep(400 * time.Millisecond)
+	r2.ok("NOOP")
+}
