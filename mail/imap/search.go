@@ -163,7 +163,8 @@ func (e *evaluator) hasFlag(f imap.Flag) bool {
 	}
 	name := canonicalFlag(string(f))
 	for _, g := range e.m.Flags {
-		if g == name || name[0] != '\\' && strings.EqualFold(g, name) {
+		// Keywords compare case-insensitively too (RFC 9051 section 2.3.2).
+		if g == name || !strings.HasPrefix(name, `\`) && strings.EqualFold(g, name) {
 			return true
 		}
 	}
