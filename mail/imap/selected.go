@@ -129,21 +129,38 @@ func (v *selected) add(m store.Message) {
 
 // remove drops the UIDs from the view, calling expunge with each one's
 // sequence number at the time it goes, so that the numbers are right for a
-// client applying the EXPUNGE responses in order. v.mu must be held.
+// client applying the EXPUNGE responses in order. v.mu must be held. It
+// costs one pass over the view however many messages go.
 func (v *selected) remove(uids []uint32, expunge func(seq uint32) error) error {
+	uids = slices.Clone(uids)
+	slices.Sort(uids)
+	gone := make(map[int]bool, len(uids))
+	var err error
 	for _, uid := range uids {
 		i := v.index(uid)
-		if i < 0 {
+		if i < 0 || gone[i] {
 			continue
 		}
-		v.uids = slices.Delete(v.uids, i, i+1)
-		v.modseq = slices.Delete(v.modseq, i, i+1)
+		// Ascending: every message already gone was before this one.
+		seq := uint32(i-len(gone)) + 1
+		gone[i] = true
 		delete(v.recent, uid)
-		if err := expunge(uint32(i) + 1); err != nil {
-			return err
+		if err = expunge(seq); err != nil {
+			break
 		}
 	}
-	return nil
+	if len(gone) == 0 {
+		return err
+	}
+	j := 0
+	for i := range v.uids {
+		if !gone[i] {
+			v.uids[j], v.modseq[j] = v.uids[i], v.modseq[i]
+			j++
+		}
+	}
+	v.uids, v.modseq = v.uids[:j], v.modseq[:j]
+	return err
 }
 
 // inView reports whether any of uids is in the view. v.mu must be held.
