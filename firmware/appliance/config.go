@@ -72,6 +72,10 @@ type Config struct {
 	// AdminName is the account made at first start, whose password is
 	// printed once.
 	AdminName string
+	// Board is the board profile name or board file whose bays and LEDs
+	// the disk manager drives; "" means the simulated board in development
+	// mode, none with --members, and detection on the box.
+	Board string
 }
 
 // ParseFlags parses serve's arguments into a Config.
@@ -87,6 +91,7 @@ func ParseFlags(args []string, fs *flag.FlagSet) (*Config, error) {
 	fs.BoolVar(&c.AllowInsecureAuth, "allow-insecure-auth", false, "allow plaintext logins without TLS from the LAN (loopback is always allowed)")
 	fs.Int64Var(&c.DiskSize, "disk-size", 1<<30, "size in `BYTES` of each development member file created the first time")
 	fs.StringVar(&c.Console, "console", "", "write the ready line also to this `FILE` (the box uses /dev/console)")
+	fs.StringVar(&c.Board, "board", "", "board `PROFILE|FILE` for the bays and LEDs (default: simulated with --dev, detected on the box)")
 	fs.StringVar(&c.AdminName, "admin", "postmaster@postvault.local", "`ADDRESS` of the admin account made at first start")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/postvault/postvault/drivers/raid"
+	"github.com/postvault/postvault/firmware/diskmgr"
 	"github.com/postvault/postvault/mail/certs"
 	"github.com/postvault/postvault/mail/imap"
 	"github.com/postvault/postvault/mail/limits"
@@ -41,7 +42,8 @@ type Appliance struct {
 	out   io.Writer
 	array *raid.Array
 	store *store.Store
-	addrs Listen // where each service really listens ("" when off)
+	addrs Listen           // where each service really listens ("" when off)
+	disks *diskmgr.Manager // nil without a board
 
 	closers []func() error // servers and listeners, closed in reverse order
 	wg      sync.WaitGroup
@@ -66,6 +68,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (*
 	if err != nil {
 		return nil, err
 	}
+	ms = nameDisks(ms)
 	arr, created, err := bringUp(ms, ArrayOptions{CreateOnBlank: true}, log)
 	if err != nil {
 		return nil, err
@@ -81,6 +84,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (*
 	} else if started {
 		log.Info("rebuild started")
 	}
+	ap.startDisks(ms)
 	if err := ap.ensureAdmin(ctx); err != nil {
 		ap.Close()
 		return nil, err
