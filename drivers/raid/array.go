@@ -272,7 +272,9 @@ func (a *Array) promoteSpare(r int) (bool, error) {
 	}
 	a.mu.Unlock()
 	if a.crcs != nil {
-		a.crcs.reset(r)
+		if err := a.crcs.zeroRegion(r, sp.m); err != nil {
+			a.failMember(r, err)
+		}
 	}
 	if a.used != nil && a.meta != nil {
 		if err := writeUsedMap(sp.m, a.meta.UsedOffset, a.meta.UsedSize, a.used.encode()); err != nil {
@@ -344,4 +346,18 @@ func memberName(m Member, i int) string {
 		return "member"
 	}
 	return fmt.Sprintf("member %d", i)
+}
+
+// crcSource is where role r's checksum pages are read from: its member when
+// in sync or being rebuilt.
+func (a *Array) crcSource(r int) Member {
+	if a.meta == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if s := a.roles[r]; s.m != nil && (s.state == MemberInSync || s.state == MemberRebuilding) {
+		return s.m
+	}
+	return nil
 }

@@ -227,15 +227,15 @@ func (a *Array) loadMeta() error {
 		}
 		a.used, _ = newUsedMap(a.geo.size(), a.geo.stripeSize())
 		a.used.setAll() // md keeps no used map: every stripe may hold data
-		a.crcs = newCRCTable(a.geo.disks, a.geo.stripes)
+		a.crcs = newCRCTable(a.geo.disks, a.geo.stripes, 0, nil)
 		return nil
 	}
-	a.crcs = newCRCTable(a.geo.disks, a.geo.stripes)
+	if rows := roundUp(a.geo.stripes*4, metaAlign); rows > a.meta.CRCSize {
+		return fmt.Errorf("raid: checksum region of %d bytes cannot hold %d rows", a.meta.CRCSize, a.geo.stripes)
+	}
+	a.crcs = newCRCTable(a.geo.disks, a.geo.stripes, a.meta.CRCOffset, a.crcSource)
 	var ms []Member
-	for r, m := range usable {
-		if err := a.crcs.load(r, m, a.meta); err != nil {
-			return fmt.Errorf("raid: %s: %w", a.roles[r].name, err)
-		}
+	for _, m := range usable {
 		ms = append(ms, m)
 	}
 	u, err := readUsedMap(ms, a.meta.UsedOffset, a.meta.UsedSize)
@@ -248,7 +248,9 @@ func (a *Array) loadMeta() error {
 	if !a.readOnly {
 		for r, s := range a.roles {
 			if s.m != nil && s.state == MemberRebuilding && s.recovery == 0 {
-				a.crcs.reset(r) // its table is stale or foreign: rebuild records new sums
+				if err := a.crcs.zeroRegion(r, s.m); err != nil { // stale sums: rebuild records new ones
+					return fmt.Errorf("raid: %s: clearing its checksums: %w", s.name, err)
+				}
 			}
 		}
 	}

@@ -375,7 +375,7 @@ func (a *Array) syncMeta() error {
 		if m == nil {
 			continue
 		}
-		crcPages := a.crcs.pages(r)
+		crcPages := a.crcs.dirtyPages(r)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

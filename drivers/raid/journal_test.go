@@ -121,3 +121,33 @@ func FuzzDecodeMetaLayout(f *testing.F) {
 		}
 	})
 }
+
+// TestCRCTablePages: sums survive eviction and a Flush-like write-back, and
+// memory stays bounded.
+func TestCRCTablePages(t *testing.T) {
+	m := memMembers(1, 8<<20)[0]
+	rows := int64(crcPerPage * (crcMaxPages + 100))
+	if 4*rows > 8<<20-4096 {
+		t.Skip("member too small")
+	}
+	tab := newCRCTable(1, rows, 4096, func(int) Member { return m })
+	for s := int64(0); s < rows; s += 97 {
+		tab.set(0, s, uint32(s)+1)
+		if s%(crcPerPage*64) == 0 {
+			for p, b := range tab.dirtyPages(0) {
+				m.WriteAt(b, 4096+p*metaAlign)
+			}
+		}
+	}
+	for p, b := range tab.dirtyPages(0) {
+		m.WriteAt(b, 4096+p*metaAlign)
+	}
+	if n := len(tab.pages[0]); n > crcMaxPages {
+		t.Errorf("%d pages held, want at most %d", n, crcMaxPages)
+	}
+	for s := int64(0); s < rows; s += 97 {
+		if got := tab.get(0, s); got != uint32(s)+1 {
+			t.Fatalf("get(%d) = %d, want %d", s, got, s+1)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package raid
 
 import (
 	"encoding/binary"
-	"fmt"
 	"sync"
 )
 
@@ -29,86 +28,136 @@ func (a *Array) lockStripe(s int64) func() { return a.locks.lock(s) }
 
 // crcTable holds, per role, the CRC32C of every chunk on that member, as
 // kept in the member's CRC region (4 bytes little-endian per row; 0 means
-// none recorded). Pages changed since the last Flush are written then.
+// none recorded). Pages of 1024 rows are read from the member when first
+// needed and dropped again when clean and too many are held, so that memory
+// does not grow with the disks (a 16 TB member has 128 MiB of sums); pages
+// changed since the last Flush are written then.
 type crcTable struct {
-	mu    sync.Mutex // guards vals and dirty
-	vals  [][]uint32
-	dirty []map[int64]bool // by role: 4 KiB pages to write
+	rows int64
+	src  func(r int) Member // the member to load role r's pages from; nil: none
+	off  int64              // the CRC region's offset on every member
+
+	mu     sync.Mutex // guards pages and zeroed; held across page loads
+	pages  []map[int64]*crcPage
+	zeroed []bool // role's sums forgotten: pages not held are zero, not loaded
 }
 
-const crcPerPage = metaAlign / 4
+type crcPage struct {
+	v     [crcPerPage]uint32
+	dirty bool
+}
 
-func newCRCTable(disks int, stripes int64) *crcTable {
-	t := &crcTable{vals: make([][]uint32, disks), dirty: make([]map[int64]bool, disks)}
-	for r := range t.vals {
-		t.vals[r] = make([]uint32, stripes)
-		t.dirty[r] = map[int64]bool{}
+const (
+	crcPerPage  = metaAlign / 4
+	crcMaxPages = 2048 // clean pages kept per role (8 MiB)
+)
+
+func newCRCTable(disks int, rows int64, off int64, src func(r int) Member) *crcTable {
+	t := &crcTable{rows: rows, src: src, off: off, pages: make([]map[int64]*crcPage, disks), zeroed: make([]bool, disks)}
+	for r := range t.pages {
+		t.pages[r] = map[int64]*crcPage{}
 	}
 	return t
 }
 
+// page returns role r's page p, loading it; the caller holds t.mu.
+func (t *crcTable) page(r int, p int64) *crcPage {
+	if pg, ok := t.pages[r][p]; ok {
+		return pg
+	}
+	pg := &crcPage{dirty: t.zeroed[r]} // a forgotten page is written as zeros
+	if t.src != nil && !t.zeroed[r] {
+		if m := t.src(r); m != nil {
+			b := make([]byte, metaAlign)
+			if _, err := m.ReadAt(b, t.off+p*metaAlign); err == nil {
+				for i := range pg.v {
+					pg.v[i] = binary.LittleEndian.Uint32(b[4*i:])
+				}
+			}
+		}
+	}
+	if len(t.pages[r]) >= crcMaxPages && !t.zeroed[r] { // a zeroed role's pages are its only copy
+		for k, old := range t.pages[r] {
+			if !old.dirty {
+				delete(t.pages[r], k)
+			}
+			if len(t.pages[r]) < crcMaxPages/2 {
+				break
+			}
+		}
+	}
+	t.pages[r][p] = pg
+	return pg
+}
+
 func (t *crcTable) get(r int, s int64) uint32 {
+	if s < 0 || s >= t.rows {
+		return 0
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.vals[r][s]
+	return t.page(r, s/crcPerPage).v[s%crcPerPage]
 }
 
 func (t *crcTable) set(r int, s int64, v uint32) {
+	if s < 0 || s >= t.rows {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.vals[r][s] != v {
-		t.vals[r][s] = v
-		t.dirty[r][s/crcPerPage] = true
+	pg := t.page(r, s/crcPerPage)
+	if pg.v[s%crcPerPage] != v {
+		pg.v[s%crcPerPage] = v
+		pg.dirty = true
 	}
 }
 
-// reset forgets every CRC of role r (a new member took it).
+// reset forgets every CRC of role r in memory: until zeroRegion, pages
+// not held read as zero.
 func (t *crcTable) reset(r int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i := range t.vals[r] {
-		t.vals[r][i] = 0
-	}
-	for p := int64(0); p*crcPerPage < int64(len(t.vals[r])); p++ {
-		t.dirty[r][p] = true
-	}
+	t.pages[r] = map[int64]*crcPage{}
+	t.zeroed[r] = true
 }
 
-// load reads role r's table from its member.
-func (t *crcTable) load(r int, m Member, l *metaLayout) error {
-	n := int64(len(t.vals[r]))
-	b := make([]byte, roundUp(n*4, metaAlign))
-	if int64(len(b)) > l.CRCSize {
-		return fmt.Errorf("raid: CRC region of %d bytes cannot hold %d rows", l.CRCSize, n)
-	}
-	if _, err := m.ReadAt(b, l.CRCOffset); err != nil {
-		return fmt.Errorf("raid: reading chunk checksums: %w", err)
-	}
+// zeroRegion forgets every CRC of role r (a new or stale member took it)
+// and zeroes its region on m now.
+func (t *crcTable) zeroRegion(r int, m Member) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i := range t.vals[r] {
-		t.vals[r][i] = binary.LittleEndian.Uint32(b[4*i:])
+	t.pages[r] = map[int64]*crcPage{}
+	t.zeroed[r] = true
+	if m == nil {
+		return nil
 	}
+	zero := make([]byte, mib)
+	size := roundUp(t.rows*4, metaAlign)
+	for off := int64(0); off < size; off += mib {
+		if _, err := m.WriteAt(zero[:min(mib, size-off)], t.off+off); err != nil {
+			return err
+		}
+	}
+	t.zeroed[r] = false // the medium holds zeros now
 	return nil
 }
 
-// pages returns role r's dirty pages, encoded, and clears the dirty set.
-func (t *crcTable) pages(r int) map[int64][]byte {
+// dirtyPages returns role r's dirty pages, encoded, and marks them clean.
+func (t *crcTable) dirtyPages(r int) map[int64][]byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := map[int64][]byte{}
-	for p := range t.dirty[r] {
+	for p, pg := range t.pages[r] {
+		if !pg.dirty {
+			continue
+		}
 		b := make([]byte, metaAlign)
-		for i := int64(0); i < crcPerPage; i++ {
-			s := p*crcPerPage + i
-			if s >= int64(len(t.vals[r])) {
-				break
-			}
-			binary.LittleEndian.PutUint32(b[4*i:], t.vals[r][s])
+		for i, v := range pg.v {
+			binary.LittleEndian.PutUint32(b[4*i:], v)
 		}
 		out[p] = b
+		pg.dirty = false
 	}
-	t.dirty[r] = map[int64]bool{}
 	return out
 }
 
