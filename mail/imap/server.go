@@ -24,10 +24,12 @@ const DefaultAppendLimit = 50 << 20
 // Options configure New. The zero value of each field is documented; a nil
 // *Options is the zero Options.
 type Options struct {
-	// TLSConfig serves STARTTLS (RFC 9051 section 6.2.1). nil: no STARTTLS.
-	// Implicit TLS (port 993, RFC 8314) is the caller wrapping the listener
-	// with tls.NewListener; connections that arrive as *tls.Conn count as
-	// secure.
+	// TLSConfig serves STARTTLS (RFC 9051 section 6.2.1). nil: no
+	// STARTTLS, so that clients off loopback can log in only with
+	// AllowPlaintextAuth. Implicit TLS (port 993, RFC 8314) is the caller
+	// wrapping the listener with tls.NewListener; connections that Accept
+	// returns as *tls.Conn count as secure (so that wrapper must be the
+	// outermost).
 	TLSConfig *tls.Config
 	// AllowPlaintextAuth allows LOGIN and AUTHENTICATE PLAIN without TLS
 	// from any address (a trusted LAN). false: only over TLS or from
