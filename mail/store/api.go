@@ -61,6 +61,10 @@ type Options struct {
 	// CheckpointBytes triggers a checkpoint once this many bytes of metadata
 	// records have been logged since the last one. Zero means 64 MiB.
 	CheckpointBytes int64
+	// CompactWhenFree starts a background compaction when fewer than this
+	// share of the segments are free. Zero means 0.25; negative never
+	// compacts in the background (Compact still works).
+	CompactWhenFree float64
 	// Password sets the argon2id cost of new password hashes. Zero means
 	// time 1, 64 MiB, 2 threads (the RFC 9106 second recommendation scaled
 	// to the appliance). Existing hashes keep the cost they were made with.

@@ -1,7 +1,47 @@
 // Package store is postvault's mail store: accounts, mailboxes, messages,
-// flags and the box's own settings, kept in a log-structured store written
-// straight onto a Volume (the RAID array), with no kernel file system.
+// flags and the box's own settings, kept in one log-structured store written
+// straight onto a Volume (the RAID array in the appliance, a file or memory
+// in tests), with no kernel file system in between.
 //
-// The on-disk format is described byte by byte in docs/store-format.md; see
-// format.go for the summary kept beside the code.
+// # Concepts
+//
+// The volume holds two superblock slots and then fixed-size segments, each a
+// multiple of the stripe size. Everything that changes is appended to the
+// log as a small checksummed, sequenced record: account and mailbox changes,
+// flag changes, copies, expunges, and each message body once, inline in its
+// append record (up to 1 MiB) or as 256 KiB chunk records before it. One
+// writer goroutine takes every waiting change, writes them as one batch and
+// flushes once (group commit): a call that changes mail returns only when
+// its records are flushed through the volume, and concurrent deliveries share
+// flushes. Record sequence numbers are the IMAP modification sequences.
+//
+// The index (accounts, mailboxes, per message UID, flags, keywords,
+// internal date, modseq and where its body is: about 90 bytes a message)
+// is kept in memory. It is rebuilt at Open from the newest checkpoint (the
+// serialised index, itself written to the log) and the log after it.
+// Checkpoints are written periodically, after enough metadata, by
+// compaction and at Close. Compaction copies the live bodies out of mostly
+// dead segments, checkpoints and discards the freed segments on the volume.
+//
+// Changes are applied to the index only once durable, by the writer, under
+// a lock held for memory work only; watchers (IMAP IDLE, other sessions) get
+// the resulting events after it is released.
+//
+// # Damage
+//
+// A batch is valid as a whole: a torn last batch (never acknowledged) is
+// dropped at open. Damage anywhere else (bit rot) is found by the CRC32C of
+// each record; the store first asks the volume to Repair the range from its
+// redundancy, and otherwise reports it as a Problem naming the account,
+// mailbox and UID it affects, and opens with everything else.
+//
+// # Format
+//
+// The on-disk format is documented byte by byte in docs/store-format.md;
+// format.go, records.go and checkpoint.go carry the same tables beside the
+// code. In short: superblock "PVSTORE1" (128 bytes, CRC at 124) in slots at 0
+// and 4096; segments start with a 64-byte "PVSEG001" header; records have a
+// 32-byte "PVR1" header (type, batch framing, payload length, sequence,
+// payload CRC, header CRC keyed with the store UUID) and a payload padded to
+// 8 bytes; a checkpoint is "PVCKPT01" and the index in varints.
 package store

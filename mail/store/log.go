@@ -240,10 +240,11 @@ func (s *Store) writeBatch(units []*unit) error {
 	if h.pos.off == 0 {
 		s.mu.Lock()
 		next, ok := s.allocLocked(h.pos.seg)
-		s.mu.Unlock()
 		if !ok {
 			next = noSegment
 		}
+		s.headNext = next
+		s.mu.Unlock()
 		h.next = next
 		h.firstSeq = h.pos.seq
 		hdr := segHeader{uuid: s.uuid, index: h.pos.seg, next: next, segSeq: h.pos.segSeq,
@@ -275,6 +276,7 @@ func (s *Store) writeBatch(units []*unit) error {
 		s.segSeq[h.pos.seg] = h.pos.segSeq
 		s.reserved[h.pos.seg] = false
 	}
+	s.headSeg, s.headNext = h.pos.seg, h.next
 	for _, u := range units {
 		for i, r := range u.recs {
 			res, ev := s.apply(r, u.seq+uint64(i), u.offs[i], true)
@@ -320,6 +322,7 @@ func (s *Store) seal() error {
 	h.crc = 0
 	s.mu.Lock()
 	s.applied = h.pos
+	s.headSeg, s.headNext = h.pos.seg, h.next
 	s.mu.Unlock()
 	return nil
 }
@@ -342,7 +345,7 @@ func (s *Store) allocLocked(cur uint32) (uint32, bool) {
 // freeLocked reports whether segment i holds nothing needed: no live body
 // or checkpoint bytes, and it is older than where replay starts.
 func (s *Store) freeLocked(i uint32) bool {
-	if s.reserved[i] || s.pins[i] != 0 || i == s.head.pos.seg || i == s.head.next || s.segLive[i] != 0 {
+	if s.reserved[i] || s.pins[i] != 0 || i == s.headSeg || i == s.headNext || s.segLive[i] != 0 {
 		return false
 	}
 	return s.segSeq[i] == 0 || s.segSeq[i] < s.sb.replay.segSeq

@@ -261,6 +261,7 @@ func (r *replayer) end(off int64) error {
 	s := r.s
 	s.applied = logPos{seg: r.seg, off: off, segSeq: r.segSeq, seq: r.expected}
 	s.head = head{pos: s.applied, next: noSegment}
+	defer func() { s.headSeg, s.headNext = s.head.pos.seg, s.head.next }()
 	if off > 0 {
 		s.segSeq[r.seg] = r.segSeq
 		if r.hdr != nil {

@@ -32,6 +32,8 @@ type Store struct {
 	reserved    []bool   // per segment: reserved as some segment's next
 	pins        []int32  // per segment: open bodies reading from it
 	allocCursor uint32
+	headSeg     uint32     // the writer's segment and its reserved next (copies for freeLocked)
+	headNext    uint32
 	applied     logPos     // position after the last applied batch
 	sb          superblock // the durable superblock
 	ckptExt     []extent   // records of the durable checkpoint
@@ -201,8 +203,12 @@ func (s *Store) background() {
 			return
 		case <-tick.C:
 		}
+		frac := s.opts.CompactWhenFree
+		if frac == 0 {
+			frac = 0.25
+		}
 		s.mu.RLock()
-		short := s.freeSegmentsLocked() < len(s.segSeq)/4
+		short := float64(s.freeSegmentsLocked()) < frac*float64(len(s.segSeq))
 		s.mu.RUnlock()
 		if short {
 			if _, err := s.Compact(context.Background()); err != nil && !errors.Is(err, ErrClosed) {

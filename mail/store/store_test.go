@@ -21,6 +21,7 @@ func fastOpts() *store.Options {
 	return &store.Options{
 		Password:           store.PasswordCost{Time: 1, MemoryK: 64, Threads: 1},
 		CheckpointInterval: -1,
+		CompactWhenFree:    -1,
 		Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:                func() time.Time { return time.Unix(1_800_000_000, 0) },
 	}
