@@ -130,12 +130,19 @@ func readAll(members []Member) ([]found, error) {
 				ErrForeign, f.name, formatUUID(f.sb.SetUUID), formatUUID(best))
 		}
 	}
+	for _, f := range fs {
+		sb := f.sb
+		if need := int64(sb.DataOffset+sb.Size) * 512; f.m.Size() < need {
+			return nil, fmt.Errorf("raid: %s holds %d bytes, its superblock needs %d (data offset %d sectors + %d sectors of data): was it truncated?",
+				f.name, f.m.Size(), need, sb.DataOffset, sb.Size)
+		}
+	}
 	for _, f := range fs[1:] {
 		a, b := f.sb, fs[0].sb
 		if a.Level != b.Level || a.RaidDisks != b.RaidDisks || a.ChunkSize != b.ChunkSize ||
-			a.Layout != b.Layout || a.Size != b.Size {
-			return nil, fmt.Errorf("raid: %s has the array's UUID but another shape (level %d, %d devices, chunk %d, size %d)",
-				f.name, a.Level, a.RaidDisks, a.ChunkSize, a.Size)
+			a.Layout != b.Layout || a.Size != b.Size || a.DataOffset != b.DataOffset {
+			return nil, fmt.Errorf("raid: %s has the array's UUID but another shape (level %d, %d devices, chunk %d, size %d, data offset %d): postvault needs one data offset on every member",
+				f.name, a.Level, a.RaidDisks, a.ChunkSize, a.Size, a.DataOffset)
 		}
 	}
 	return fs, nil

@@ -244,6 +244,14 @@ func TestAssembleRules(t *testing.T) {
 			t.Errorf("Status = %s, stale member %s; want rebuilding, rebuilding", st.State, st.Members[3].State)
 		}
 	})
+	t.Run("truncated member refused", func(t *testing.T) {
+		set := reopen(crashed)
+		img := set[1].(*raidtest.Mem).Bytes()
+		set[1] = raidtest.MemOf(img[:len(img)-100000])
+		if _, err := Assemble(set, &AssembleOptions{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "truncated") {
+			t.Fatalf("Assemble = %v, want an error about a truncated member", err)
+		}
+	})
 	t.Run("torn superblock keeps identity", func(t *testing.T) {
 		set := reopen(crashed)
 		m := set[2].(*raidtest.Mem)
