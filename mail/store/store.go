@@ -32,7 +32,7 @@ type Store struct {
 	reserved    []bool   // per segment: reserved as some segment's next
 	pins        []int32  // per segment: open bodies reading from it
 	allocCursor uint32
-	headSeg     uint32     // the writer's segment and its reserved next (copies for freeLocked)
+	headSeg     uint32 // the writer's segment and its reserved next (copies for freeLocked)
 	headNext    uint32
 	applied     logPos     // position after the last applied batch
 	sb          superblock // the durable superblock
