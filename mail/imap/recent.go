@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -75,4 +76,22 @@ func (r *recentMarks) forget(key string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.marks, key)
+}
+
+// rename moves the marks of a renamed mailbox and its children. INBOX is
+// special: renaming it moves its messages and leaves it empty, so its mark
+// stays and the new mailbox gets a copy.
+func (r *recentMarks) rename(account, oldName, newName string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	prefix := recentKey(account, oldName)
+	for k, m := range r.marks {
+		if k != prefix && !strings.HasPrefix(k, prefix+"/") {
+			continue
+		}
+		r.marks[recentKey(account, newName)+k[len(prefix):]] = m
+		if oldName != "INBOX" {
+			delete(r.marks, k)
+		}
+	}
 }

@@ -58,3 +58,19 @@ func TestExamineIsReadOnly(t *testing.T) {
 		t.Errorf("SELECT nosuch = %q, want NO [NONEXISTENT]", st)
 	}
 }
+
+// \Recent marks follow a mailbox that is renamed: what one session
+// claimed is not recent again under the new name.
+func TestRecentFollowsRename(t *testing.T) {
+	e := newEnv(t, nil)
+	e.deliverTo(alice, "Archive", msg("one", "1"))
+	r := e.rawLogin(alice)
+	if u := r.ok("SELECT Archive"); !has(u, "* 1 RECENT") {
+		t.Fatalf("first SELECT = %q", u)
+	}
+	r.ok("UNSELECT")
+	r.ok("RENAME Archive Old")
+	if u := r.ok("SELECT Old"); !has(u, "* 0 RECENT") {
+		t.Errorf("SELECT after RENAME = %q, want 0 RECENT", u)
+	}
+}
