@@ -13,9 +13,11 @@ import (
 // and EXPUNGE is refused.
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
 	v := s.sel
+	// The library's CLOSE passes a writer with no connection; CLOSE must
+	// leave the selected state whatever happens (RFC 9051 section 6.4.2).
+	isClose := w == nil || *w == (imapserver.ExpungeWriter{})
 	if v.readOnly {
-		// The library's CLOSE passes a writer with no connection.
-		if w == nil || *w == (imapserver.ExpungeWriter{}) {
+		if isClose {
 			return nil
 		}
 		return errReadOnly
@@ -37,7 +39,11 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 	}
 	removed, err := s.acct.ExpungeDeleted(s.ctx(), v.name, set)
 	if err != nil {
-		return s.fail("expunge", err)
+		err = s.fail("expunge", err)
+		if isClose {
+			return nil
+		}
+		return err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()

@@ -34,3 +34,16 @@ func TestExpunge(t *testing.T) {
 		t.Errorf("EXPUNGE without a mailbox = %q, want BAD", st)
 	}
 }
+
+// CLOSE leaves the selected state even when the mailbox is gone.
+func TestCloseDeletedMailbox(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.rawLogin(alice)
+	r.ok("CREATE Gone")
+	r.ok("SELECT Gone")
+	e.rawLogin(alice).ok("DELETE Gone")
+	r.ok("CLOSE")
+	if _, st := r.do("FETCH 1 FLAGS"); !strings.HasPrefix(st, "BAD") {
+		t.Errorf("FETCH after CLOSE = %q, want BAD (not selected)", st)
+	}
+}
