@@ -197,9 +197,9 @@ func TestCrashAtEveryWrite(t *testing.T) {
 	if os.Getenv("POSTVAULT_EXHAUSTIVE") == "" {
 		rng := rand.New(rand.NewPCG(99, 1))
 		rng.Shuffle(len(cuts), func(i, j int) { cuts[i], cuts[j] = cuts[j], cuts[i] })
-		n := 12
+		n := 8
 		if testing.Short() {
-			n = 6
+			n = 4
 		}
 		cuts = cuts[:min(n, len(cuts))]
 		sort.Ints(cuts)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -149,7 +150,19 @@ func (s *Store) writeLoop() {
 				close(first.done)
 				continue
 			}
-			if err := s.seal(); err != nil {
+			if err := s.seal(); errors.Is(err, ErrFull) {
+				// No segment to go on to: refuse what is queued, keep the
+				// store (expunges and compaction may make room).
+				s.qmu.Lock()
+				q := s.queue
+				s.queue, s.queuedData = nil, 0
+				s.qcond.Broadcast()
+				s.qmu.Unlock()
+				for _, u := range q {
+					u.err = ErrFull
+					close(u.done)
+				}
+			} else if err != nil {
 				s.fail(err)
 			}
 			continue
