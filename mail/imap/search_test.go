@@ -102,7 +102,7 @@ func TestSearch(t *testing.T) {
 	if u := r.ok("SEARCH CHARSET UTF-8 SUBJECT {%d+}\r\n%s", len("привет"), "привет"); len(u) != 1 || u[0] != "* SEARCH 2" {
 		t.Errorf("SEARCH with a UTF-8 literal = %q, want * SEARCH 2", u)
 	}
-	if _, st := r.do("SEARCH CHARSET KOI8-R ALL");  !strings.HasPrefix(st, "NO [BADCHARSET]") {
+	if _, st := r.do("SEARCH CHARSET KOI8-R ALL"); !strings.HasPrefix(st, "NO [BADCHARSET]") {
 		t.Errorf("SEARCH CHARSET KOI8-R = %q, want NO [BADCHARSET]", st)
 	}
 }
