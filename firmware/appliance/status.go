@@ -19,6 +19,7 @@ type StatusReport struct {
 	Latency  []raid.MemberLatency `json:"latency"`
 	Store    store.Stats          `json:"store"`
 	Services Listen               `json:"services"`
+	Disks    *DisksReport         `json:"disks,omitempty"` // nil without a board
 }
 
 // Report gathers the current status.
@@ -29,6 +30,7 @@ func (ap *Appliance) Report() StatusReport {
 		Latency:  ap.array.Latency(),
 		Store:    ap.store.Stats(),
 		Services: ap.addrs,
+		Disks:    ap.disksReport(),
 	}
 	if p, ok := ap.array.RebuildProgress(); ok {
 		r.Job = &p
@@ -46,6 +48,7 @@ func (ap *Appliance) statusHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		enc.Encode(ap.Report())
 	})
+	mux.HandleFunc("POST /api/bay/{n}/locate", ap.handleLocate)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := statusPage.Execute(w, ap.Report()); err != nil {
@@ -85,6 +88,7 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 <h2>Latency</h2><table><tr><th>device</th><th>p50</th><th>p99</th><th>errors</th><th>slow</th></tr>
 {{range .Latency}}<tr><td>{{.Device}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.Errors}}</td><td>{{if .Slow}}SLOW{{end}}</td></tr>
 {{end}}</table>
+{{template "disks" .}}
 <h2>Mail</h2><p>{{.Store.Accounts}} accounts, {{.Store.Messages}} messages, {{bytes .Store.LiveBytes}} live of {{bytes .Store.VolumeBytes}}</p>
 <p><a href="/api/status">JSON</a></p>
 </body></html>

@@ -155,3 +155,26 @@ func ataHealth(_ string, mem raid.Member) (sata.Health, error) {
 	}
 	return sata.Assess(passed, data), nil
 }
+
+// Fail marks the member named device faulty in the array, as an admin's
+// `mdadm --fail` does, and starts a rebuild onto a spare if there is one.
+func (m *Manager) Fail(device string) error {
+	var err error
+	if e := m.do(func(ctx context.Context) {
+		mem, ok := m.opened[device]
+		if !ok {
+			err = fmt.Errorf("diskmgr: %s is not a member the manager knows", device)
+			return
+		}
+		n := m.bayOf(device)
+		if err = m.a.Fail(mem); err != nil {
+			return
+		}
+		m.event(n, device, "member failed by request")
+		m.startRebuild(ctx)
+		m.poll(ctx)
+	}); e != nil {
+		return e
+	}
+	return err
+}
