@@ -14,8 +14,8 @@ import (
 // sharing the login and connection limits with POP3.
 func ExampleNew() {
 	var (
-		st     *store.Store  // opened by the firmware
-		tlsCfg *tls.Config   // certs.Holder.TLSConfig()
+		st     *store.Store // opened by the firmware
+		tlsCfg *tls.Config  // certs.Holder.TLSConfig()
 		logins = limits.NewLogins(nil)
 		conns  = limits.NewConns(0)
 	)
