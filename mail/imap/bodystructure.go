@@ -27,11 +27,17 @@ func bodyStructure(p *part) imap.BodyStructure {
 		}
 		return bs
 	}
-	if typ == "multipart" {
+	switch {
+	case typ == "multipart":
 		// A multipart without parts cannot be written as one (the library
 		// panics, and the grammar needs at least one body); describe it
 		// as the opaque text it is.
 		typ, sub = "text", "plain"
+	case typ == "message" && (sub == "rfc822" || sub == "global") && p.msg == nil:
+		// An enclosed message in base64 or quoted-printable (RFC 2046
+		// section 5.2.1 forbids it) has no envelope to give, and
+		// body-type-msg requires one: call it what it is to us.
+		typ, sub = "application", "octet-stream"
 	}
 	bs := &imap.BodyStructureSinglePart{
 		Type:        typ,
