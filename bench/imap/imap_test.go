@@ -276,7 +276,7 @@ func (s *session) cycle(cycle int) bool {
 		return true
 	}
 	s.timed("fetchflags", func() error {
-		_, err := c.Fetch(imap.SeqSetNum(1, n), &imap.FetchOptions{Flags: true, UID: true}).Collect()
+		_, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: n}}, &imap.FetchOptions{Flags: true, UID: true}).Collect()
 		return err
 	})
 	seq := uint32(cycle%int(n)) + 1

@@ -154,7 +154,7 @@ func groupName(raw string, dec *mime.WordDecoder) string {
 func parseMailbox(s string, dec *mime.WordDecoder) (imap.Address, bool) {
 	p := mail.AddressParser{WordDecoder: dec}
 	if a, err := p.Parse(s); err == nil {
-		return splitAddr(a.Name, a.Address), true
+		return splitAddr(decodeQuotedWords(a.Name, dec), a.Address), true
 	}
 	name, addr := s, s
 	if i := strings.LastIndexByte(s, '<'); i >= 0 {
@@ -167,10 +167,29 @@ func parseMailbox(s string, dec *mime.WordDecoder) (imap.Address, bool) {
 		name = ""
 	}
 	addr = strings.TrimSpace(addr)
+	// A source route (RFC 5322 section 4.4, obs-route) is dropped.
+	if strings.HasPrefix(addr, "@") {
+		if i := strings.IndexByte(addr, ':'); i >= 0 {
+			addr = addr[i+1:]
+		}
+	}
 	if addr == "" || !utf8.ValidString(addr) {
 		return imap.Address{}, false
 	}
 	return splitAddr(name, addr), true
+}
+
+// decodeQuotedWords decodes encoded words that a sender put inside a
+// quoted display name, which RFC 2047 section 5 does not allow but mail
+// clients write and read.
+func decodeQuotedWords(name string, dec *mime.WordDecoder) string {
+	if !strings.Contains(name, "=?") {
+		return name
+	}
+	if d, err := dec.DecodeHeader(name); err == nil {
+		return d
+	}
+	return name
 }
 
 func splitAddr(name, addr string) imap.Address {

@@ -2,6 +2,8 @@ package imap_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -169,5 +171,41 @@ func TestFetchLarge(t *testing.T) {
 	}
 	if got := msgs[0].FindBodySection(sec); !bytes.Equal(got, b.Bytes()) {
 		t.Errorf("BODY[] of %d bytes came back as %d bytes, different", b.Len(), len(got))
+	}
+}
+
+// Odd and malformed structures still give responses that go-imap's client
+// parses: every seed message, an empty multipart, a base64 message/rfc822.
+func TestFetchOddStructures(t *testing.T) {
+	e := newEnv(t, nil)
+	paths, _ := filepath.Glob("testdata/msgs/*.eml")
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.deliver(alice, string(b))
+	}
+	e.deliver(alice, "Content-Type: multipart/mixed; boundary=x\r\n\r\nno parts at all\r\n")
+	e.deliver(alice, "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nRnJvbTogYUBiCgpoaQo=\r\n")
+	e.deliver(alice, "")
+	c := e.client(alice, nil)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	n := uint32(len(paths) + 3)
+	for seq := uint32(1); seq <= n; seq++ {
+		msgs, err := c.Fetch(imap.SeqSetNum(seq), &imap.FetchOptions{
+			Envelope:      true,
+			BodyStructure: &imap.FetchItemBodyStructure{Extended: true},
+			BodySection:   []*imap.FetchItemBodySection{{Part: []int{1}, Peek: true}},
+		}).Collect()
+		if err != nil || len(msgs) != 1 || msgs[0].BodyStructure == nil || msgs[0].Envelope == nil {
+			t.Errorf("FETCH %d: %d responses, %v", seq, len(msgs), err)
+		}
+	}
+	all, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{Envelope: true, BodyStructure: &imap.FetchItemBodyStructure{}}).Collect()
+	if err != nil || len(all) != int(n) {
+		t.Errorf("FETCH 1:* = %d responses, %v; want %d", len(all), err, n)
 	}
 }
