@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// server is one running mail server under test.
+type server struct {
+	name             string
+	imap, pop3, lmtp string // 127.0.0.1:port
+	pid              int
+	stop             func() error
+}
+
+// proc is a server process started in the foreground by this program.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan error
+
+	once    sync.Once
+	stopErr error
+}
+
+// stop asks the process to shut down cleanly (sig), then kills it after
+// grace. Only this process (by its own pid) is signalled. Later calls
+// return the first call's answer.
+func (p *proc) stop(sig os.Signal, grace time.Duration) error {
+	p.once.Do(func() { p.stopErr = p.stop1(sig, grace) })
+	return p.stopErr
+}
+
+func (p *proc) stop1(sig os.Signal, grace time.Duration) error {
+	p.cmd.Process.Signal(sig)
+	select {
+	case err := <-p.done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && !ee.Exited() {
+			return nil // ended by our signal
+		}
+		return err
+	case <-time.After(grace):
+		p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("mailload: %s did not stop within %v; killed", filepath.Base(p.cmd.Path), grace)
+	}
+}
+
+// buildPostvault builds the postvault command into dir, the way the
+// README does (go build ./firmware/cmd/postvault), from the module root.
+func buildPostvault(dir string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "postvault")
+	cmd := exec.Command("go", "build", "-o", bin, "./firmware/cmd/postvault")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("mailload: go build ./firmware/cmd/postvault: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// moduleRoot is the folder of the go.mod above the working directory.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("mailload: go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("mailload: not inside the postvault module; give -postvault")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// startPostvault makes a development appliance in dir (five member files,
+// RAID-6, by `postvault serve --dev` itself), stops it, adds the users
+// with `postvault user add` (password on standard input; serve holds the
+// members' lock, so users come first), and starts `serve` again with IMAP,
+// POP3 and LMTP on free loopback ports and everything else off. The log
+// goes to dir/postvault.log.
+func startPostvault(bin, dir string, users []string, password string, progress io.Writer) (*server, error) {
+	log, err := os.Create(filepath.Join(dir, "postvault.log"))
+	if err != nil {
+		return nil, err
+	}
+	dev := filepath.Join(dir, "pv")
+	off := []string{"--imaps", "off", "--pop3s", "off", "--smtp", "off", "--http", "off"}
+	first, _, err := serve(bin, dev, log, append([]string{"--imap", "off", "--pop3", "off", "--lmtp", "off"}, off...))
+	if err != nil {
+		return nil, err
+	}
+	if err := first.stop(os.Interrupt, time.Minute); err != nil {
+		return nil, fmt.Errorf("mailload: first postvault serve: %w", err)
+	}
+	members, _ := filepath.Glob(filepath.Join(dev, "disk*.img"))
+	start := time.Now()
+	for i, u := range users {
+		cmd := exec.Command(bin, append([]string{"user", "add", u}, members...)...)
+		cmd.Stdin = strings.NewReader(password + "\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("mailload: postvault user add %s: %v\n%s", u, err, out)
+		}
+		if (i+1)%10 == 0 {
+			fmt.Fprintf(progress, "mailload: postvault user add: %d of %d accounts (%.1f s)\n", i+1, len(users), time.Since(start).Seconds())
+		}
+	}
+	p, ready, err := serve(bin, dev, log, append([]string{"--imap", "127.0.0.1:0", "--pop3", "127.0.0.1:0", "--lmtp", "127.0.0.1:0"}, off...))
+	if err != nil {
+		return nil, err
+	}
+	s := &server{name: "postvault", pid: p.cmd.Process.Pid, stop: func() error {
+		defer log.Close()
+		return p.stop(os.Interrupt, time.Minute)
+	}}
+	for _, f := range strings.Fields(ready) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "imap":
+			s.imap = v
+		case "pop3":
+			s.pop3 = v
+		case "lmtp":
+			s.lmtp = v
+		}
+	}
+	if s.imap == "" || s.pop3 == "" || s.lmtp == "" {
+		s.stop()
+		return nil, fmt.Errorf("mailload: postvault ready line without imap, pop3, lmtp: %q", ready)
+	}
+	return s, nil
+}
+
+// serve starts `postvault serve --dev dev args...` and waits for its
+// "postvault: ready" line, which it returns.
+func serve(bin, dev string, log io.Writer, args []string) (*proc, string, error) {
+	cmd := exec.Command(bin, append([]string{"serve", "--dev", dev}, args...)...)
+	cmd.Stderr = log
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", fmt.Errorf("mailload: postvault serve: %w", err)
+	}
+	p := &proc{cmd: cmd, done: make(chan error, 1)}
+	readyc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(log, line)
+			if !sent && strings.HasPrefix(line, "postvault: ready") {
+				readyc <- strings.TrimPrefix(line, "postvault: ready")
+				sent = true
+			}
+		}
+		p.done <- cmd.Wait()
+	}()
+	select {
+	case r := <-readyc:
+		return p, r, nil
+	case err := <-p.done:
+		return nil, "", fmt.Errorf("mailload: postvault serve ended before it was ready (%v); see its log", err)
+	case <-time.After(3 * time.Minute):
+		p.stop(os.Kill, time.Second)
+		return nil, "", errors.New("mailload: postvault serve not ready after 3 minutes")
+	}
+}
