@@ -163,6 +163,9 @@ func New(board *hal.Board, a Array, opts *Options) (*Manager, error) {
 	for _, mem := range o.Members {
 		m.opened[memberName(mem)] = mem
 	}
+	for _, b := range board.Bays() {
+		m.view = append(m.view, Bay{Number: b.Number(), Port: b.Port(), Role: -1})
+	}
 	return m, nil
 }
 
