@@ -128,6 +128,7 @@ var _ = template.Must(statusPage.New("disks").Funcs(template.FuncMap{
 		return out
 	},
 }).Parse(`{{with .Disks}}
+<style>.p-fail,.p-failed_array{color:#b00;font-weight:bold}.p-pfa,.p-degraded{color:#a60}.p-rebuild,.p-hotspare{color:#06a}</style>
 <h2>Bays</h2><p>Board {{.Board}}{{with .Model}} ({{.}}){{end}}; status LED <b id="status-led">{{.StatusLED}}</b></p>
 <table id="bays"><tr><th>bay</th><th>port</th><th>device</th><th>member</th><th>pattern</th><th>fault LED</th><th>locate LED</th><th></th></tr>
 {{range .Bays}}<tr id="bay{{.Number}}"><td>{{.Number}}</td><td>{{.Port}}</td><td>{{.Device}}</td>

@@ -164,6 +164,9 @@ func (m *Manager) noteArray(ctx context.Context, st raid.Status, job bool) {
 		}
 		m.event(0, "", what)
 	}
+	if job && !m.polled {
+		m.event(0, "", "a rebuild or scrub is running")
+	}
 	m.jobRun = job
 	spare := slices.ContainsFunc(st.Members, func(ms raid.MemberStatus) bool { return ms.State == raid.MemberSpare })
 	if !job && spare && st.State == raid.StateDegraded {
