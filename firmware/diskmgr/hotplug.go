@@ -66,8 +66,8 @@ func (m *Manager) removed(ctx context.Context, n int, d sata.Disk) {
 
 // added takes a blank disk as a spare and leaves every other disk alone.
 func (m *Manager) added(ctx context.Context, n int, d sata.Disk, atStart bool) {
-	if _, ok := m.isMember(m.a.Status(), d.Path); ok {
-		return // a member already (every member is reported at start)
+	if ms, ok := m.isMember(m.a.Status(), d.Path); ok && rank(ms.State) == 2 {
+		return // a live member already (every member is reported at start)
 	}
 	if d.Boot || d.InUse {
 		if !atStart {
