@@ -1,6 +1,7 @@
 package diskmgr
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -130,6 +131,37 @@ func TestBoxHotplug(t *testing.T) {
 	}
 	if p := bay(1).Pattern; p != hal.Degraded {
 		t.Errorf("bay 1 = %s, want degraded", p)
+	}
+
+	// Put back in bay 2 (under a new name, as the kernel does), the pulled
+	// disk is a stale member: it is left alone, not written.
+	old, err := os.ReadFile(filepath.Join(devDir, "sdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(devDir, "sdf")
+	if err := os.WriteFile(stale, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dp, err := tree.AddDisk(satatest.TreeDisk{Controller: ich9, Index: 1, Name: "sdf", Minor: 80,
+		Identify: satatest.QEMUIdentify("pv-sdb", memberSize/512)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send("add", dp)
+	eventually(t, "the stale member to be noticed", func() bool {
+		for _, e := range mgr.Events() {
+			if e.Bay == 2 && strings.Contains(e.What, "former member of this array") {
+				return true
+			}
+		}
+		return false
+	})
+	if now, _ := os.ReadFile(stale); !bytes.Equal(now, old) {
+		t.Error("the stale member was written")
+	}
+	if p := bay(2).Pattern; p != hal.Fail {
+		t.Errorf("bay 2 with the stale disk = %s, want fail", p)
 	}
 
 	// A blank disk in bay 5 becomes the new member and is rebuilt.
