@@ -378,3 +378,29 @@ func TestPatternFor(t *testing.T) {
 		})
 	}
 }
+
+func TestFrontStatus(t *testing.T) {
+	ok := []Bay{{Pattern: hal.Normal}, {Pattern: hal.Rebuild}, {Pattern: hal.HotSpare}}
+	tests := []struct {
+		name string
+		arr  raid.ArrayState
+		job  bool
+		bays []Bay
+		want hal.Status
+	}{
+		{"healthy", raid.StateClean, false, ok, hal.StatusOK},
+		{"rebuilding", raid.StateRebuilding, true, ok, hal.StatusBusy},
+		{"scrubbing", raid.StateClean, true, ok, hal.StatusBusy},
+		{"degraded", raid.StateDegraded, false, ok, hal.StatusAttention},
+		{"failed", raid.StateFailed, false, ok, hal.StatusAttention},
+		{"a bay failed, rebuilding", raid.StateRebuilding, true, append(ok, Bay{Pattern: hal.Fail}), hal.StatusAttention},
+		{"a bay pfa", raid.StateClean, false, append(ok, Bay{Pattern: hal.PFA}), hal.StatusAttention},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := FrontStatus(tt.arr, tt.job, tt.bays); got != tt.want {
+				t.Errorf("FrontStatus(%s, %v, ...) = %s, want %s", tt.arr, tt.job, got, tt.want)
+			}
+		})
+	}
+}

@@ -47,25 +47,16 @@ func (m *Manager) poll(ctx context.Context) {
 			v.Device, v.State, v.Pulled, v.Slow, v.Health = dev, raid.MemberMissing, true, false, ""
 		}
 	}
-	front := hal.StatusOK
-	if job {
-		front = hal.StatusBusy
-	}
-	if st.State == raid.StateDegraded || st.State == raid.StateFailed {
-		front = hal.StatusAttention
-	}
 	for i := range view {
 		v := &view[i]
 		v.Pattern = PatternFor(st.State, v)
-		if v.Pattern == hal.Fail || v.Pattern == hal.PFA {
-			front = hal.StatusAttention
-		}
 		show := v.Pattern
 		if m.locate[v.Number] {
 			v.Locate, show = true, hal.Locate
 		}
 		m.show(v.Number, show)
 	}
+	front := FrontStatus(st.State, job, view)
 	m.mu.Lock()
 	m.view, m.status = view, front
 	m.mu.Unlock()
@@ -73,6 +64,24 @@ func (m *Manager) poll(ctx context.Context) {
 		m.log.Error("diskmgr: status LED", "err", err)
 	}
 	m.polled = true
+}
+
+// FrontStatus is what the front status LED shows: attention when the
+// array is degraded or failed or a bay shows fail or pfa, busy while a
+// rebuild or scrub runs, ok otherwise.
+func FrontStatus(arr raid.ArrayState, job bool, bays []Bay) hal.Status {
+	if arr == raid.StateDegraded || arr == raid.StateFailed {
+		return hal.StatusAttention
+	}
+	for _, b := range bays {
+		if b.Pattern == hal.Fail || b.Pattern == hal.PFA {
+			return hal.StatusAttention
+		}
+	}
+	if job {
+		return hal.StatusBusy
+	}
+	return hal.StatusOK
 }
 
 // show sets bay n's pattern if it differs from the one shown.
