@@ -197,7 +197,7 @@ func TestCrashAtEveryWrite(t *testing.T) {
 	if os.Getenv("POSTVAULT_EXHAUSTIVE") == "" {
 		rng := rand.New(rand.NewPCG(99, 1))
 		rng.Shuffle(len(cuts), func(i, j int) { cuts[i], cuts[j] = cuts[j], cuts[i] })
-		n := 8
+		n := 6
 		if testing.Short() {
 			n = 4
 		}

@@ -80,6 +80,12 @@ func TestStoreCommands(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "work") {
 		t.Fatalf("exported message: %q %v", b, err)
 	}
+	// A dead disk: recover reads the degraded array from the other three.
+	dir2 := filepath.Join(t.TempDir(), "degraded")
+	code, out, errOut = runCmd(t, "", append([]string{"recover", "--out", dir2}, m[1:]...)...)
+	if code != 0 || !strings.Contains(out, "2 messages") {
+		t.Fatalf("degraded recover = %d %q %q", code, out, errOut)
+	}
 	if code, _, _ := runCmd(t, "", append([]string{"user", "del", "bob@example.org"}, m...)...); code != 0 {
 		t.Fatal("user del failed")
 	}
