@@ -56,7 +56,9 @@ func (ap *Appliance) startDisks(ms []raid.Member) {
 	opts := &diskmgr.Options{Members: ms, Logger: ap.log.With("part", "disks")}
 	if !box {
 		opts.BayOf = positionBays(ap.memberPaths())
-		opts.SMARTInterval = -1 // files have no SMART
+	}
+	if ap.cfg.Dev != "" {
+		opts.SMARTInterval = -1 // member files have no SMART
 	}
 	mgr, err := diskmgr.New(board, ap.array, opts)
 	if err != nil {
