@@ -74,8 +74,8 @@ func TestRaidCLIRoundTrip(t *testing.T) {
 }
 
 func TestRaidCLIRefusals(t *testing.T) {
-	d := blankFiles(t, 4, 16<<20)
-	if code, _, e := runRaid(t, nil, "create", "--level", "5", d[0], d[1], d[2]); code != 0 {
+	d := blankFiles(t, 4, 6<<20)
+	if code, _, e := runRaid(t, nil, "create", "--level", "5", "--chunk", "64K", d[0], d[1], d[2]); code != 0 {
 		t.Fatalf("create: %s", e)
 	}
 	tests := []struct {
@@ -83,7 +83,7 @@ func TestRaidCLIRefusals(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"create over an array", []string{"create", "--level", "5", d[0], d[1], d[3]}, "--force"},
+		{"create over an array", []string{"create", "--level", "5", "--chunk", "64K", d[0], d[1], d[3]}, "--force"},
 		{"bad level", []string{"create", "--level", "4", d[3], d[1], d[2]}, "level 4"},
 		{"bad chunk", []string{"create", "--level", "5", "--chunk", "12Q", d[3], d[1], d[2]}, "not a size"},
 		{"examine a blank file", []string{"examine", d[3]}, "not a member"},
