@@ -221,7 +221,12 @@ func (a *Array) writeStripe(s, in int64, data []byte) error {
 	used := a.used.used(s*g.stripeSize(), g.stripeSize())
 	full := in == 0 && int64(len(data)) == g.stripeSize()
 	shards := make([][]byte, g.disks)
-	buf := make([]byte, int64(g.disks)*g.chunk)
+	pooled := getScratch(int64(g.disks) * g.chunk) // degraded.go's pool
+	defer putScratch(int64(g.disks)*g.chunk, pooled)
+	buf := (*pooled)[:int64(g.disks)*g.chunk]
+	if !used {
+		clear(buf) // a stripe that holds nothing is written whole, zero-filled
+	}
 	for i := range shards {
 		shards[i] = buf[int64(i)*g.chunk : int64(i+1)*g.chunk]
 	}
@@ -244,10 +249,13 @@ func (a *Array) writeStripe(s, in int64, data []byte) error {
 		rec.entries = append(rec.entries, jentry{role: uint16(g.roleOf(s, i)), crc: crc32c(shards[i])})
 	}
 	if used {
-		rec.data = make([]byte, 0, int64(len(changed))*(hi-lo))
-		for _, i := range changed {
-			rec.data = append(rec.data, shards[i][lo:hi]...)
+		n := hi - lo
+		plen := int64(len(changed)) * n
+		rec.raw = make([]byte, jhdrSize+roundUp(plen, metaAlign))
+		for k, i := range changed {
+			copy(rec.raw[jhdrSize+int64(k)*n:], shards[i][lo:hi])
 		}
+		rec.data = rec.raw[jhdrSize : jhdrSize+plen]
 		if err := a.jr.append(rec, a.journalTargets(rec)); err != nil {
 			return err
 		}

@@ -52,6 +52,7 @@ type jrecord struct {
 	lo, hi  int64
 	entries []jentry
 	data    []byte // len(entries) * (hi-lo)
+	raw     []byte // if set: size() bytes with data at raw[jhdrSize:]; encode fills its header
 }
 
 func (r *jrecord) payload(i int) []byte {
@@ -63,7 +64,13 @@ func (r *jrecord) size() int64 { return jhdrSize + roundUp(int64(len(r.data)), m
 
 // encode lays the record out as it sits in a ring (see docs/raid-format.md).
 func (r *jrecord) encode(uuid [16]byte) []byte {
-	b := make([]byte, r.size())
+	b := r.raw
+	if b == nil {
+		b = make([]byte, r.size())
+		copy(b[jhdrSize:], r.data)
+	} else {
+		clear(b[:jhdrSize])
+	}
 	le := binary.LittleEndian
 	copy(b, jrecMagic)
 	le.PutUint64(b[8:], r.seq)
@@ -78,7 +85,6 @@ func (r *jrecord) encode(uuid [16]byte) []byte {
 		le.PutUint16(b[o:], e.role)
 		le.PutUint32(b[o+4:], e.crc)
 	}
-	copy(b[jhdrSize:], r.data)
 	le.PutUint32(b[jhdrSize-4:], jrecCRC(b))
 	return b
 }
