@@ -367,6 +367,7 @@ func (vm *VM) Start() error {
 	cmd := exec.Command(vm.opts.Binary, args...)
 	cmd.Stdout = consoleWriter{vm}
 	cmd.Stderr = consoleWriter{vm}
+	cmd.SysProcAttr = procAttr()
 	vm.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(tmp)
