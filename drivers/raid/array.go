@@ -22,7 +22,7 @@ package raid
 //	a.addSpare(m Member) error              write a spare superblock on m and add it to the array
 //	a.promoteSpare(role) (bool, error)      move a spare into a missing/faulty role, rebuilding from 0
 //	a.failMember(role, cause)               mark a member faulty in the other superblocks
-//	a.repairStripe(s, fix) (StripeCheck, error) verify stripe s against parity and CRCs, rewrite bad chunks
+//	a.repairStripe(s, fix) (stripeCheck, error) verify stripe s against parity and CRCs, rewrite bad chunks
 //	a.used                                  the used map (usedmap.go): regions (whole stripes) holding data
 //
 // Locks, in the order they may be taken: a stripe lock, then a.sbMu (held

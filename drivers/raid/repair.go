@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// StripeCheck is what repairStripe found in one stripe.
-type StripeCheck struct {
+// stripeCheck is what repairStripe found in one stripe.
+type stripeCheck struct {
 	Stripe   int64
 	Bad      []int // roles whose chunk was wrong or unreadable
 	Repaired bool  // the bad chunks were rewritten
@@ -49,11 +49,11 @@ func (a *Array) Repair(off, length int64) error {
 // the bad chunk from P and Q. With fix, bad chunks are rebuilt from the
 // others and rewritten. Parity that agrees with data whose checksums are
 // stale (a crash between data and table) refreshes the checksums.
-func (a *Array) repairStripe(s int64, fix bool) (StripeCheck, error) {
+func (a *Array) repairStripe(s int64, fix bool) (stripeCheck, error) {
 	unlock := a.lockStripe(s)
 	defer unlock()
 	g := a.geo
-	chk := StripeCheck{Stripe: s}
+	chk := stripeCheck{Stripe: s}
 	shards := make([][]byte, g.disks)
 	bad := map[int]bool{}
 	missing := 0
