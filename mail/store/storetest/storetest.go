@@ -15,11 +15,12 @@ import (
 
 // Mem is a volume in memory. Writes are durable at once; Flush only counts.
 type Mem struct {
-	mu      sync.RWMutex // guards b, flushes
-	b       []byte
-	stripe  int64
-	flushes int
-	closed  bool
+	mu        sync.RWMutex // guards b, flushes
+	b         []byte
+	stripe    int64
+	flushes   int
+	discarded int64
+	closed    bool
 }
 
 // NewMem returns a zeroed volume of size bytes. stripe is what StripeSize
@@ -94,6 +95,26 @@ func (m *Mem) StripeSize() int64 { return m.stripe }
 
 // ChunkSize reports a quarter of the stripe (as if four data members).
 func (m *Mem) ChunkSize() int64 { return m.stripe / 4 }
+
+// Discard zeroes the range, so that a store that discards something it
+// still needs reads zeros (and fails its checksums) in tests.
+func (m *Mem) Discard(off, length int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := checkRange(off, int(length), int64(len(m.b))); err != nil {
+		return err
+	}
+	clear(m.b[off : off+length])
+	m.discarded += length
+	return nil
+}
+
+// Discarded reports how many bytes Discard was given.
+func (m *Mem) Discarded() int64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.discarded
+}
 
 // Close marks the volume closed; its bytes stay readable with Image.
 func (m *Mem) Close() error {
