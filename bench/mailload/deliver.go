@@ -60,6 +60,7 @@ func deliveryLoad(addr string, users []string, size, n int, d time.Duration, max
 		l := &lmtpConn{c: c, addr: addr}
 		defer l.close()
 		rcpt := users[c.id%len(users)]
+		c.ready()
 		for !c.done() {
 			if c.op("lmtp", func() error { return l.deliver(m, rcpt) }) != nil {
 				time.Sleep(20 * time.Millisecond)

@@ -21,6 +21,7 @@ type result struct {
 	ops    int
 	wall   time.Duration
 	lat    map[string][]time.Duration // per kind of operation
+	setup  map[string][]time.Duration // per kind, before the window (IMAP LOGIN)
 	errs   int
 	errMsg string // the first error, for the report
 }
@@ -46,9 +47,10 @@ func (r *result) all() []time.Duration {
 // p returns the q-quantile (0..1) of every operation's latency.
 func (r *result) p(q float64) time.Duration { return quantile(r.all(), q) }
 
-// pKind returns the q-quantile of one kind of operation.
+// pKind returns the q-quantile of one kind of operation, in the window and
+// before it.
 func (r *result) pKind(kind string, q float64) time.Duration {
-	l := slices.Clone(r.lat[kind])
+	l := append(slices.Clone(r.lat[kind]), r.setup[kind]...)
 	slices.Sort(l)
 	return quantile(l, q)
 }
@@ -66,12 +68,33 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 // its own latency record.
 type client struct {
 	id       int
-	deadline time.Time
+	deadline time.Time // set when the measured window opens
 	maxOps   int
 	ops      int
 	lat      map[string][]time.Duration
+	setupLat map[string][]time.Duration // ops before the window opened
 	errs     int
 	firstErr error
+
+	readyOnce sync.Once
+	readyWG   *sync.WaitGroup
+	start     <-chan struct{}
+	started   bool
+}
+
+// ready tells the load that the client has done its setup (an IMAP client
+// its LOGIN) and waits until every client has: the measured window opens
+// then. Ops before it are kept apart (setupLat), not counted.
+func (c *client) ready() {
+	c.readyOnce.Do(func() {
+		if c.readyWG == nil { // a client outside runLoad
+			c.started = true
+			return
+		}
+		c.readyWG.Done()
+		<-c.start
+		c.started = true
+	})
 }
 
 // done reports whether the client must stop: out of time or out of ops.
@@ -92,6 +115,10 @@ func (c *client) op(kind string, fn func() error) error {
 		}
 		return err
 	}
+	if !c.started {
+		c.setupLat[kind] = append(c.setupLat[kind], d)
+		return nil
+	}
 	c.ops++
 	c.lat[kind] = append(c.lat[kind], d)
 	return nil
@@ -111,19 +138,31 @@ func sourceIP(id int) net.IP {
 }
 
 // runLoad runs n clients, each calling body until it returns, and merges
-// what they measured. body must stop when c.done() says so.
+// what they measured. body must call c.ready() once its setup is done and
+// then stop when c.done() says so. The window (wall time, deadline) opens
+// once every client is ready.
 func runLoad(n int, d time.Duration, maxOpsPerClient int, body func(c *client)) *result {
-	deadline := time.Now().Add(d)
 	clients := make([]*client, n)
-	var wg sync.WaitGroup
-	start := time.Now()
+	var ready, wg sync.WaitGroup
+	startc := make(chan struct{})
+	ready.Add(n)
 	for i := range clients {
-		c := &client{id: i, deadline: deadline, maxOps: maxOpsPerClient, lat: map[string][]time.Duration{}}
+		c := &client{id: i, maxOps: maxOpsPerClient, lat: map[string][]time.Duration{},
+			setupLat: map[string][]time.Duration{}, readyWG: &ready, start: startc}
 		clients[i] = c
-		wg.Go(func() { body(c) })
+		wg.Go(func() {
+			defer c.ready() // a client whose setup failed still opens the window
+			body(c)
+		})
 	}
+	ready.Wait()
+	start := time.Now()
+	for _, c := range clients {
+		c.deadline = start.Add(d)
+	}
+	close(startc)
 	wg.Wait()
-	r := &result{wall: time.Since(start), lat: map[string][]time.Duration{}}
+	r := &result{wall: time.Since(start), lat: map[string][]time.Duration{}, setup: map[string][]time.Duration{}}
 	for _, c := range clients {
 		r.ops += c.ops
 		r.errs += c.errs
@@ -132,6 +171,9 @@ func runLoad(n int, d time.Duration, maxOpsPerClient int, body func(c *client)) 
 		}
 		for k, l := range c.lat {
 			r.lat[k] = append(r.lat[k], l...)
+		}
+		for k, l := range c.setupLat {
+			r.setup[k] = append(r.setup[k], l...)
 		}
 	}
 	return r

@@ -25,7 +25,7 @@
 // Usage:
 //
 //	go run ./bench/mailload [-postvault BIN] [-short] [-fsync optimized|always]
-//	    [-deliver-time 3s] [-mix-time 6s] [-perf FILE] [-keep]
+//	    [-deliver-time 3s] [-mix-time 6s] [-only deliver,imap,pop3] [-perf FILE] [-keep]
 package main
 
 import (
@@ -49,10 +49,10 @@ type config struct {
 	deliverTime    time.Duration
 	deliverBytes   int64 // per cell and server: bounds the count
 	mixClients     []int
+	imap, pop3     bool // run the mixes
 	mixTime        time.Duration
 	mixMaxOps      int // per client
 	kept           int // prefilled messages per IMAP account
-	rounds         int // IMAP rounds per session
 	fsync          string
 	perf           string // perf record postvault into this file
 	keep           bool
@@ -66,10 +66,11 @@ func defaultConfig() config {
 		deliverTime:    3 * time.Second,
 		deliverBytes:   256 << 20,
 		mixClients:     []int{10, 50},
+		imap:           true,
+		pop3:           true,
 		mixTime:        6 * time.Second,
 		mixMaxOps:      20000,
 		kept:           8,
-		rounds:         20,
 		fsync:          "optimized",
 	}
 }
@@ -86,7 +87,6 @@ func shortConfig() config {
 	c.mixTime = 500 * time.Millisecond
 	c.mixMaxOps = 200
 	c.kept = 2
-	c.rounds = 3
 	return c
 }
 
@@ -96,7 +96,8 @@ func main() {
 	fsync := flag.String("fsync", "optimized", "Dovecot's mail_fsync: optimized or always")
 	dt := flag.Duration("deliver-time", 0, "time per delivery cell and server (default 3s)")
 	mt := flag.Duration("mix-time", 0, "time per mix cell and server (default 6s)")
-	perf := flag.String("perf", "", "record `perf` samples of postvault serve during the loads into this file")
+	perf := flag.String("perf", "", "record `perf` samples of postvault serve during the delivery loads into this file")
+	only := flag.String("only", "", "run only these loads, comma-separated: deliver, imap, pop3")
 	keep := flag.Bool("keep", false, "keep the temporary folder (logs, members, Maildirs)")
 	flag.Parse()
 	cfg := defaultConfig()
@@ -104,6 +105,21 @@ func main() {
 		cfg = shortConfig()
 	}
 	cfg.postvault, cfg.fsync, cfg.perf, cfg.keep = *bin, *fsync, *perf, *keep
+	if *only != "" {
+		want := map[string]bool{}
+		for _, w := range strings.Split(*only, ",") {
+			want[strings.TrimSpace(w)] = true
+		}
+		if !want["deliver"] {
+			cfg.deliverSizes = nil
+		}
+		if !want["imap"] {
+			cfg.imap = false
+		}
+		if !want["pop3"] {
+			cfg.pop3 = false
+		}
+	}
 	if *dt > 0 {
 		cfg.deliverTime = *dt
 	}
@@ -177,13 +193,6 @@ func run(cfg config, progress io.Writer) (*report, error) {
 			os.Exit(130)
 		}
 	}()
-	if cfg.perf != "" {
-		stop, err := perfRecord(cfg.perf, pv.pid)
-		if err != nil {
-			return nil, err
-		}
-		defer stop()
-	}
 
 	mixUsers := users[:min(len(users), maxOf(cfg.mixClients))]
 	for _, s := range []*server{dc, pv} {
@@ -214,16 +223,29 @@ func run(cfg config, progress io.Writer) (*report, error) {
 		return pvr, dcr
 	}
 	for _, n := range cfg.mixClients {
+		if !cfg.imap {
+			break
+		}
 		pvr, dcr := both(fmt.Sprintf("imap mix, %d clients", n), func(s *server) *result {
-			return imapLoad(s.imap, users, password, cfg.kept, cfg.rounds, n, cfg.mixTime, cfg.mixMaxOps)
+			return imapLoad(s.imap, users, password, cfg.kept, n, cfg.mixTime, cfg.mixMaxOps)
 		})
 		rep.imap = append(rep.imap, row{clients: n, pv: pvr, dc: dcr})
 	}
 	for _, n := range cfg.mixClients {
+		if !cfg.pop3 {
+			break
+		}
 		pvr, dcr := both(fmt.Sprintf("pop3/lmtp mix, %d clients", n), func(s *server) *result {
 			return pop3Load(s.pop3, s.lmtp, users, password, n, cfg.mixTime, cfg.mixMaxOps)
 		})
 		rep.pop3 = append(rep.pop3, row{clients: n, pv: pvr, dc: dcr})
+	}
+	if cfg.perf != "" && len(cfg.deliverSizes) > 0 {
+		stop, err := perfRecord(cfg.perf, pv.pid)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
 	}
 	for _, size := range cfg.deliverSizes {
 		for _, n := range cfg.deliverClients {

@@ -93,6 +93,7 @@ func pop3Load(pop3Addr, lmtpAddr string, users []string, password string, n int,
 		l := &lmtpConn{c: c, addr: lmtpAddr}
 		defer l.close()
 		user := users[c.id%len(users)]
+		c.ready()
 		for !c.done() {
 			for range 2 {
 				c.op("lmtp", func() error { return l.deliver(m, user) })
