@@ -167,6 +167,9 @@ func (m *Member) setERC(o *Options) error {
 // Path is the device or file the member was opened on.
 func (m *Member) Path() string { return m.path }
 
+// Name is the member's device path: the name an array reports it by.
+func (m *Member) Name() string { return m.path }
+
 // Size is the capacity in bytes.
 func (m *Member) Size() int64 { return m.size }
 

@@ -11,18 +11,6 @@ import (
 	"github.com/postvault/postvault/hal"
 )
 
-// nameDisks wraps every SATA disk so that the array names it by its device
-// path (sata.Member has Path but no Name, and raid names members by Name):
-// the disk manager finds a member's bay by that name.
-func nameDisks(ms []raid.Member) []raid.Member {
-	for i, m := range ms {
-		if d, ok := m.(*sata.Member); ok {
-			ms[i] = diskmgr.Named(d)
-		}
-	}
-	return ms
-}
-
 // boardName is the board to open: --board, else the simulated board in
 // development mode, none for --members (a development host's own AHCI
 // ports are not the appliance's bays), and detection on the box.

@@ -68,7 +68,6 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (*
 	if err != nil {
 		return nil, err
 	}
-	ms = nameDisks(ms)
 	arr, created, err := bringUp(ms, ArrayOptions{CreateOnBlank: true}, log)
 	if err != nil {
 		return nil, err

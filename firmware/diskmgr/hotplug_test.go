@@ -64,7 +64,7 @@ func TestBoxHotplug(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ms = append(ms, Named(d))
+		ms = append(ms, d)
 	}
 	a, err := raid.Create(ms, &raid.CreateOptions{Level: 5, Chunk: 64 << 10})
 	if err != nil {

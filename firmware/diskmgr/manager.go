@@ -143,7 +143,7 @@ func New(board *hal.Board, a Array, opts *Options) (*Manager, error) {
 			if err != nil {
 				return nil, err
 			}
-			return Named(d), nil
+			return d, nil
 		}
 	}
 	if o.Health == nil {
@@ -302,13 +302,3 @@ func memberName(m raid.Member) string {
 	}
 	return ""
 }
-
-// NamedDisk is a sata disk that tells raid its device path as its name, so
-// that Status names it and the manager can find its bay.
-type NamedDisk struct{ *sata.Member }
-
-// Name returns the disk's device path.
-func (d NamedDisk) Name() string { return d.Path() }
-
-// Named wraps d as a NamedDisk.
-func Named(d *sata.Member) raid.Member { return NamedDisk{d} }
