@@ -85,7 +85,7 @@ func openStore(io stdio, paths []string, readOnly, create bool) (*openedStore, e
 		}
 		return nil, err
 	}
-	opts := &store.Options{ReadOnly: readOnly, CheckpointInterval: -1,
+	opts := &store.Options{ReadOnly: readOnly, CheckpointInterval: -1, CompactWhenFree: -1,
 		Logger: slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	s, err := store.Open(arr, opts)
 	if errors.Is(err, store.ErrNotFormatted) && create {
