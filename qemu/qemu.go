@@ -481,4 +481,3 @@ func (vm *VM) tail(n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
