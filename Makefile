@@ -85,3 +85,13 @@ bench:
 
 clean:
 	rm -rf $(BUILD)
+
+# postvault against Dovecot (Debian's, installed with apt-get if missing and
+# root) with the same client load in the same run: LMTP deliveries, an IMAP
+# mix and a POP3/LMTP mix, printed as the tables of BENCHMARKS.md ("Mail
+# delivery vs Dovecot", "IMAP/POP3 vs Dovecot"). A few minutes; -short in
+# MAILLOAD_FLAGS is a smoke run.
+MAILLOAD_FLAGS ?=
+.PHONY: bench-dovecot
+bench-dovecot: build
+	$(GO) run ./bench/mailload -postvault $(BIN) $(MAILLOAD_FLAGS)

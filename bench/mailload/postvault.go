@@ -218,11 +218,28 @@ func addUsers(paths, users []string, password string) error {
 	if err != nil {
 		return fmt.Errorf("mailload: %w", err)
 	}
+	// Four at a time: the store commits concurrent changes together.
+	errc := make(chan error, len(users))
+	sem := make(chan struct{}, 4)
 	for _, u := range users {
-		if err := st.AddUser(context.Background(), u, password); err != nil {
-			st.Close()
-			return fmt.Errorf("mailload: adding %s: %w", u, err)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			if err := st.AddUser(context.Background(), u, password); err != nil {
+				errc <- fmt.Errorf("mailload: adding %s: %w", u, err)
+				return
+			}
+			errc <- nil
+		}()
+	}
+	var first error
+	for range users {
+		if err := <-errc; err != nil && first == nil {
+			first = err
 		}
 	}
-	return st.Close()
+	if err := st.Close(); first == nil {
+		first = err
+	}
+	return first
 }
