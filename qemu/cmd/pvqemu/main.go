@@ -6,7 +6,8 @@
 //
 // The disks are DIR/disk0.img ... created sparse (-size) the first time and
 // kept afterwards, with ATA serials PVDISK0 ... The console is copied to
-// standard output. Ctrl-C (or SIGTERM) stops the VM.
+// standard output. Ctrl-C (or SIGTERM) presses the power button: the
+// appliance shuts down cleanly and powers off; a second one pulls the plug.
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/postvault/postvault/qemu"
 )
@@ -72,7 +74,17 @@ func run(w io.Writer, args []string) error {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	select {
 	case s := <-sig:
-		fmt.Fprintf(w, "\npvqemu: %v: stopping the VM\n", s)
+		fmt.Fprintf(w, "\npvqemu: %v: pressing the power button (again to pull the plug)\n", s)
+		done := make(chan error, 1)
+		go func() { done <- vm.Shutdown(2 * time.Minute) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+		case <-sig:
+			fmt.Fprintln(w, "pvqemu: pulling the plug")
+		}
 	case <-vm.Exited():
 		fmt.Fprintln(w, "pvqemu: the VM exited")
 	}
