@@ -15,8 +15,7 @@ func TestReadStripeDegraded(t *testing.T) {
 		level, n int
 		gone     []int
 	}{
-		{5, 4, []int{0}}, {5, 4, []int{3}},
-		{6, 5, []int{1}}, {6, 5, []int{2, 4}}, {6, 6, []int{0, 5}},
+		{5, 4, []int{3}}, {6, 5, []int{2, 4}}, {6, 6, []int{0, 5}},
 	} {
 		t.Run(fmt.Sprintf("raid%d without %v", tc.level, tc.gone), func(t *testing.T) {
 			f := newFixture(t, tc.level, tc.n, 0, 1, 47)
@@ -27,7 +26,7 @@ func TestReadStripeDegraded(t *testing.T) {
 			}
 			r := rand.New(rand.NewPCG(3, uint64(tc.n)))
 			ss := g.stripeSize()
-			for range 200 {
+			for range 60 {
 				s := r.Int64N(g.stripes)
 				in := r.Int64N(ss)
 				l := 1 + r.Int64N(ss-in)

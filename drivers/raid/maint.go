@@ -274,3 +274,15 @@ func (t *throttle) wait(done <-chan struct{}, n int64) bool {
 		return false
 	}
 }
+
+// ownChunkCRC is chunkCRC with any page it loads from a member counted as
+// the job's own I/O.
+func (a *Array) ownChunkCRC(r int, s int64) (crc uint32, ok bool) {
+	a.maint().asOwn(func() error { crc, ok = a.chunkCRC(r, s); return nil })
+	return crc, ok
+}
+
+// ownSetChunkCRC is setChunkCRC, counted likewise.
+func (a *Array) ownSetChunkCRC(r int, s int64, crc uint32) {
+	a.maint().asOwn(func() error { a.setChunkCRC(r, s, crc); return nil })
+}

@@ -88,14 +88,18 @@ func TestMDVectorParityByHand(t *testing.T) {
 			}
 			const dataOff = 1 << 20
 			stripes := (len(imgs[0]) - dataOff) / chunk
-			var content []byte
+			h := sha256.New()
+			var head []byte // the first 64 content blocks
 			for s := range stripes {
 				p := n - 1 - s%n
 				at := func(role int) []byte { return imgs[role][dataOff+s*chunk : dataOff+(s+1)*chunk] }
 				data := make([][]byte, k)
 				for i := range k {
 					data[i] = at((p + 1 + par - 1 + i) % n) // RAID-5: P+1+i; RAID-6: P+2+i
-					content = append(content, data[i]...)
+					h.Write(data[i])
+					if len(head) < 64*32 {
+						head = append(head, data[i][:64*32]...)
+					}
 				}
 				shards := append(append([][]byte(nil), data...), make([]byte, chunk), make([]byte, chunk))[:k+par]
 				if err := c.encode(shards); err != nil {
@@ -104,7 +108,7 @@ func TestMDVectorParityByHand(t *testing.T) {
 				if !bytes.Equal(shards[k], at(p)) || par == 2 && !bytes.Equal(shards[k+1], at((p+1)%n)) {
 					t.Fatalf("stripe %d: the codec's parity differs from md's", s)
 				}
-				if s%8 != 0 {
+				if s%16 != 0 {
 					continue // the plain syndrome is slow; a sample of stripes suffices
 				}
 				wantP, wantQ := syndromePlain(data)
@@ -116,11 +120,11 @@ func TestMDVectorParityByHand(t *testing.T) {
 				}
 			}
 			for j := 0; j < 64; j++ {
-				if !bytes.Equal(content[32*j:32*j+32], contentBlock(j)) {
+				if !bytes.Equal(head[32*j:32*j+32], contentBlock(j)) {
 					t.Fatalf("content block %d differs from the README's rule", j)
 				}
 			}
-			if got := fmt.Sprintf("%x", sha256.Sum256(content)); got != vectorFacts[v].sha256 {
+			if got := fmt.Sprintf("%x", h.Sum(nil)); got != vectorFacts[v].sha256 {
 				t.Errorf("SHA-256 of the hand-destriped content = %s, want %s", got, vectorFacts[v].sha256)
 			}
 		})

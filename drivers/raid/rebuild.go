@@ -375,7 +375,7 @@ func (a *Array) rebuildStripe(s int64, want []int, sources map[int]Member, buf [
 			continue
 		}
 		if bad := badOn[i]; len(bad) > 0 {
-			a.setChunkCRC(r, s, 0)
+			a.ownSetChunkCRC(r, s, 0)
 			a.mu.Lock()
 			sl := a.roles[r]
 			a.mu.Unlock()
@@ -383,7 +383,7 @@ func (a *Array) rebuildStripe(s int64, want []int, sources map[int]Member, buf [
 				return nil, err
 			}
 		} else {
-			a.setChunkCRC(r, s, crc32c(shards[i]))
+			a.ownSetChunkCRC(r, s, crc32c(shards[i]))
 		}
 	}
 	return lost, nil
@@ -408,7 +408,7 @@ func (a *Array) gatherStripe(s int64, want []int, sources map[int]Member, buf []
 		if slices.Contains(want, r) {
 			if src := sources[r]; src != nil {
 				if _, err := src.ReadAt(bufs[i], g.memberOffset(s, 0)); err == nil {
-					if crc, ok := a.chunkCRC(r, s); ok && crc == crc32c(bufs[i]) {
+					if crc, ok := a.ownChunkCRC(r, s); ok && crc == crc32c(bufs[i]) {
 						shards[i] = bufs[i]
 					}
 				}

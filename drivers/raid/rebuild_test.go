@@ -410,7 +410,7 @@ func TestAddAndReplace(t *testing.T) {
 }
 
 func TestRebuildIntoReadOnly(t *testing.T) {
-	f := newFixture(t, 6, 5, 0, 1, 19)
+	f := newFixture(t, 6, 5, 0, 0.5, 19)
 	f.a.Close()
 	orig := f.faulty[2].Inner().(*raidtest.Mem).Bytes()
 	var ms []Member

@@ -280,7 +280,7 @@ func (a *Array) scrubStripe(s int64, repair bool, sc *stripeScratch) ([]Mismatch
 		if len(shards[i]) == 0 {
 			continue
 		}
-		if crc, ok := a.chunkCRC(g.roleOf(s, i), s); ok && crc != crc32c(shards[i]) {
+		if crc, ok := a.ownChunkCRC(g.roleOf(s, i), s); ok && crc != crc32c(shards[i]) {
 			suspects = append(suspects, i)
 		}
 	}
@@ -378,7 +378,7 @@ func (a *Array) repairChunks(s int64, shards, bufs [][]byte, missing []int, bad 
 	}
 	if len(fix) == 0 {
 		for _, i := range suspects { // stale checksum records
-			a.setChunkCRC(g.roleOf(s, i), s, crc32c(shards[i]))
+			a.ownSetChunkCRC(g.roleOf(s, i), s, crc32c(shards[i]))
 		}
 		return out, nil
 	}
@@ -397,7 +397,7 @@ func (a *Array) repairChunks(s int64, shards, bufs [][]byte, missing []int, bad 
 		if err := a.maint().asOwn(func() error { return a.writeShardLocked(r, s, 0, shards[i]) }); err != nil {
 			continue
 		}
-		a.setChunkCRC(r, s, crc32c(shards[i]))
+		a.ownSetChunkCRC(r, s, crc32c(shards[i]))
 		ok[r] = true
 	}
 	for k := range out {
