@@ -300,6 +300,14 @@ func (s *Store) writeBatch(units []*unit) error {
 	s.applied = h.pos
 	s.mu.Unlock()
 	for _, u := range units {
+		if u.data {
+			// The payload is on the volume now; drop it, so that a
+			// streamed message is never held whole while its later
+			// chunks arrive (the caller keeps only offs and size).
+			for i := range u.recs {
+				u.recs[i].p, u.recs[i].p2 = nil, nil
+			}
+		}
 		s.publish(u.events)
 		close(u.done)
 	}
