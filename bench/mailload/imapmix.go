@@ -71,11 +71,15 @@ func imapLogin(c *client, addr, user, password string) (*imapclient.Client, erro
 		if err != nil {
 			return err
 		}
+		// A bound on the time: a LOGIN not answered in a minute fails.
+		conn.SetDeadline(time.Now().Add(time.Minute))
 		ic = imapclient.New(conn, nil)
 		if err := ic.WaitGreeting(); err != nil {
 			return err
 		}
-		return ic.Login(user, password).Wait()
+		err = ic.Login(user, password).Wait()
+		conn.SetDeadline(time.Time{})
+		return err
 	})
 	if err != nil && ic != nil {
 		ic.Close()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -32,6 +33,15 @@ func (r *result) opsPerSec() float64 {
 		return 0
 	}
 	return float64(r.ops) / r.wall.Seconds()
+}
+
+// kinds is " kind n p50 p99;" for every kind of operation, in name order.
+func (r *result) kinds() string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(r.lat)) {
+		fmt.Fprintf(&b, " %s %d %v %v;", k, len(r.lat[k]), r.pKind(k, 0.5).Round(100*time.Microsecond), r.pKind(k, 0.99).Round(100*time.Microsecond))
+	}
+	return b.String()
 }
 
 // all returns every latency, sorted.

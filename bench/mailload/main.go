@@ -96,7 +96,7 @@ func main() {
 	fsync := flag.String("fsync", "optimized", "Dovecot's mail_fsync: optimized or always")
 	dt := flag.Duration("deliver-time", 0, "time per delivery cell and server (default 3s)")
 	mt := flag.Duration("mix-time", 0, "time per mix cell and server (default 6s)")
-	perf := flag.String("perf", "", "record `perf` samples of postvault serve during the delivery loads into this file")
+	perf := flag.String("perf", "", "record `perf` samples of postvault serve during the loads into this file")
 	only := flag.String("only", "", "run only these loads, comma-separated: deliver, imap, pop3")
 	keep := flag.Bool("keep", false, "keep the temporary folder (logs, members, Maildirs)")
 	flag.Parse()
@@ -202,6 +202,13 @@ func run(cfg config, progress io.Writer) (*report, error) {
 		}
 		fmt.Fprintf(progress, "mailload: %s: %d messages prefilled in %.1f s\n", s.name, len(mixUsers)*cfg.kept, time.Since(start).Seconds())
 	}
+	if cfg.perf != "" {
+		stop, err := perfRecord(cfg.perf, pv.pid)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	cell := 0
 	// both runs one cell against both servers, the other one first each
 	// time, and returns postvault's and Dovecot's results.
@@ -214,6 +221,7 @@ func run(cfg config, progress io.Writer) (*report, error) {
 		for _, s := range order {
 			r := load(s)
 			fmt.Fprintf(progress, "mailload: %-28s %-9s %8.1f ops/s  p99 %-8v errors %d %s\n", what, s.name, r.opsPerSec(), r.p(0.99).Round(time.Millisecond), r.errs, r.errMsg)
+			fmt.Fprintf(progress, "mailload:     per kind (count p50 p99):%s\n", r.kinds())
 			if s == pv {
 				pvr = r
 			} else {
@@ -239,13 +247,6 @@ func run(cfg config, progress io.Writer) (*report, error) {
 			return pop3Load(s.pop3, s.lmtp, users, password, n, cfg.mixTime, cfg.mixMaxOps)
 		})
 		rep.pop3 = append(rep.pop3, row{clients: n, pv: pvr, dc: dcr})
-	}
-	if cfg.perf != "" && len(cfg.deliverSizes) > 0 {
-		stop, err := perfRecord(cfg.perf, pv.pid)
-		if err != nil {
-			return nil, err
-		}
-		defer stop()
 	}
 	for _, size := range cfg.deliverSizes {
 		for _, n := range cfg.deliverClients {
