@@ -6,6 +6,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,6 +76,10 @@ func run(io stdio, args []string) int {
 			return 2
 		}
 		fmt.Fprintf(io.err, "postvault %s: %v\n", args[0], err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
 		return 1
 	}
 	return 0

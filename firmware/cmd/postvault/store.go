@@ -221,7 +221,7 @@ func deliverMain(io stdio, args []string) error {
 	}
 	s, err := openStore(io, pos, false, false)
 	if err != nil {
-		return err
+		return deliveryExit(err)
 	}
 	res, err := s.Deliver(context.Background(), []store.Delivery{{Recipient: *to, Mailbox: *mbox}}, time.Now(), io.in)
 	if err == nil && res[0].Err != nil {
@@ -233,7 +233,21 @@ func deliverMain(io stdio, args []string) error {
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	return deliveryExit(err)
+}
+
+// deliveryExit gives a delivery error the exit code a mail transfer agent
+// acts on: an address that is not ours bounces (67), anything else (a full
+// or locked store, an I/O error, a quota) is tried again later (75). Nothing
+// was stored in either case.
+func deliveryExit(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNoSuchUser), errors.Is(err, store.ErrNotHosted), errors.Is(err, store.ErrDisabled):
+		return &exitError{exNoUser, err}
+	}
+	return &exitError{exTempFail, err}
 }
 
 func storeMain(io stdio, args []string) error {

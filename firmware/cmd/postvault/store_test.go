@@ -49,7 +49,7 @@ func TestStoreCommands(t *testing.T) {
 		{"", append([]string{"alias", "add", "postmaster@example.org", "alice@example.org"}, m...), 0, ""},
 		{"Subject: hi\r\n\r\nhello\r\n", append([]string{"deliver", "--to", "postmaster@example.org"}, m...), 0, "alice@example.org INBOX UID 1"},
 		{"Subject: w\r\n\r\nwork\r\n", append([]string{"deliver", "--to", "bob@example.org", "--mailbox", "Archive"}, m...), 0, "Archive UID 1"},
-		{"x", append([]string{"deliver", "--to", "nobody@example.org"}, m...), 1, ""},
+		{"x", append([]string{"deliver", "--to", "nobody@example.org"}, m...), exNoUser, ""},
 		{"", append([]string{"user", "list"}, m...), 0, "alice@example.org\t1 messages"},
 		{"n3w\n", append([]string{"user", "passwd", "bob@example.org"}, m...), 0, ""},
 		{"", append([]string{"store", "stats"}, m...), 0, "2 accounts"},
