@@ -166,3 +166,23 @@ func TestSlowMemberWithRaidtest(t *testing.T) {
 		t.Errorf("member 3: %d errors for %d reads, want all reads failed", st[3].Errors, st[3].Reads)
 	}
 }
+
+func TestArrayLatencyReportsSlowMember(t *testing.T) {
+	f := newFixture(t, 5, 4, 0, 0.2, 59)
+	a := f.a
+	a.SetSlowOptions(SlowOptions{Interval: 30 * time.Millisecond, Sustain: 3, Floor: time.Millisecond})
+	a.Latency() // monitoring starts
+	f.faulty[2].SetDelay(5 * time.Millisecond)
+	buf := make([]byte, 64<<10)
+	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); {
+		a.ReadAt(buf, int64(len(buf))*int64(time.Now().UnixNano()%8))
+	}
+	for _, m := range a.Latency() {
+		if m.Role < 0 {
+			continue
+		}
+		if m.Slow != (m.Role == 2) || m.Reads == 0 {
+			t.Errorf("role %d (%s): %v", m.Role, m.Device, m.LatencyStats)
+		}
+	}
+}

@@ -286,3 +286,12 @@ func (a *Array) ownChunkCRC(r int, s int64) (crc uint32, ok bool) {
 func (a *Array) ownSetChunkCRC(r int, s int64, crc uint32) {
 	a.maint().asOwn(func() error { a.setChunkCRC(r, s, crc); return nil })
 }
+
+// SetSlowOptions changes the slow-member rule (SlowOptions) used by
+// Latency from now on.
+func (a *Array) SetSlowOptions(o SlowOptions) {
+	l := a.maint().lat
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.opts = o.withDefaults()
+}
