@@ -38,9 +38,7 @@ func raidUsage(w io.Writer) {
   write [--offset BYTES] [--force] PATH... < data
   read [--offset BYTES] [--length BYTES] PATH... > data
   fail --member PATH [--force] PATH...
-  add --member NEWPATH PATH...
-  replace, rebuild PATH..., scrub [--repair] PATH...
-Members are files or block devices, given in any order. examine, detail and
+`+raidMaintUsage+`Members are files or block devices, given in any order. examine, detail and
 read never write to a member.
 `)
 }
