@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -366,9 +367,21 @@ func (a *Array) writeSuperblocks(bump bool) error {
 			jobs = append(jobs, job{s, sb})
 		}
 		a.mu.Unlock()
+		// Members are written in parallel: each write is its own device's
+		// two flushes, and a member's failure is handled after all are done.
+		errs := make([]error, len(jobs))
+		var wg sync.WaitGroup
+		for i, j := range jobs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = writeSuperblock(j.s.m, j.sb, a.meta != nil)
+			}()
+		}
+		wg.Wait()
 		failed := false
-		for _, j := range jobs {
-			if err := writeSuperblock(j.s.m, j.sb, a.meta != nil); err != nil {
+		for i, j := range jobs {
+			if errs[i] != nil {
 				a.mu.Lock()
 				j.s.state = MemberFaulty
 				if int(j.s.devNumber) < len(a.master.DevRoles) {
