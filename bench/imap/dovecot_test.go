@@ -1,19 +1,12 @@
 package imapbench
 
 import (
-	"crypto/rand"
-	"encoding/base64"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/postvault/postvault/bench/dovecot"
 )
 
 // dovecotConf is Dovecot 2.3's configuration for the reference: IMAP only,
@@ -76,12 +69,9 @@ service imap {
 // own pid) when the benchmark ends.
 func startDovecot(tb testing.TB, users []string, password string) string {
 	tb.Helper()
-	bin, err := exec.LookPath("dovecot")
+	bin, err := dovecot.Binary()
 	if err != nil {
-		if _, err = os.Stat("/usr/sbin/dovecot"); err != nil {
-			tb.Skip("dovecot not installed (Debian package dovecot-imapd): skipping the reference run")
-		}
-		bin = "/usr/sbin/dovecot"
+		tb.Skip("dovecot not installed (Debian package dovecot-imapd): skipping the reference run")
 	}
 	dir, err := os.MkdirTemp("", "pv-dovecot-")
 	if err != nil {
@@ -89,56 +79,33 @@ func startDovecot(tb testing.TB, users []string, password string) string {
 	}
 	tb.Cleanup(func() {
 		if testing.Verbose() {
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			lines := strings.Split(strings.TrimSpace(string(log)), "\n")
-			tb.Logf("dovecot.log, last lines:\n%s", strings.Join(lines[max(0, len(lines)-15):], "\n"))
+			tb.Logf("dovecot.log, last lines:\n%s", dovecot.LogTail(dir, 15))
 		}
 		os.RemoveAll(dir)
 	})
-	os.Chmod(dir, 0o755)
-	for _, d := range []string{"run", "state", "mail", "home"} {
-		os.MkdirAll(filepath.Join(dir, d), 0o755)
-	}
-	exec.Command("chown", "nobody:nogroup", filepath.Join(dir, "mail"), filepath.Join(dir, "home")).Run()
-	var pw strings.Builder
-	for _, u := range users {
-		fmt.Fprintf(&pw, "%s:{ARGON2ID}%s\n", u, argon2idPHC(password))
-	}
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(pw.String()), 0o644); err != nil {
+	if err := dovecot.Prepare(dir, "nobody:nogroup"); err != nil {
 		tb.Fatal(err)
 	}
-	port := freePort(tb)
-	conf := strings.NewReplacer("{{dir}}", dir, "{{port}}", strconv.Itoa(port)).Replace(dovecotConf)
-	confPath := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+	if err := dovecot.WritePasswd(dir, users, func() string {
+		return dovecot.Argon2id(password, argonTime, argonMemory, argonLanes)
+	}); err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-F", "-c", confPath)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
+	port, err := dovecot.FreePort()
+	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
-		}
-		time.Sleep(50 * time.Millisecond)
+	confPath, err := dovecot.WriteConfig(dir, dovecotConf, "{{port}}", strconv.Itoa(port))
+	if err != nil {
+		tb.Fatal(err)
 	}
-	log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-	tb.Fatalf("dovecot did not start listening on %s:\n%s", addr, log)
-	return ""
+	addr := dovecot.Addr(port)
+	d, err := dovecot.Start(bin, dir, confPath, os.Stderr, 20*time.Second, addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Stop(10 * time.Second) })
+	return addr
 }
 
 // Password hashing cost of both servers in the benchmark: argon2id, one
@@ -148,21 +115,3 @@ const (
 	argonMemory = 8 << 10 // KiB
 	argonLanes  = 1
 )
-
-// argon2idPHC hashes a password in the PHC string format libsodium reads.
-func argon2idPHC(password string) string {
-	salt := make([]byte, 16)
-	rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonLanes, 32)
-	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", argonMemory, argonTime, argonLanes, b64.EncodeToString(salt), b64.EncodeToString(key))
-}
-
-func freePort(tb testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}

@@ -1,20 +1,15 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"time"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/postvault/postvault/bench/dovecot"
 )
 
 // Dovecot, the reference: Debian's dovecot-imapd, dovecot-pop3d and
@@ -29,46 +24,12 @@ var dovecotPackages = []string{"dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd"
 var dovecotFiles = []string{"/usr/sbin/dovecot", "/usr/lib/dovecot/imap", "/usr/lib/dovecot/pop3", "/usr/lib/dovecot/lmtp"}
 
 // dovecotMissing lists the files of dovecotFiles that are not there.
-func dovecotMissing() []string {
-	var missing []string
-	for _, f := range dovecotFiles {
-		if _, err := os.Stat(f); err != nil {
-			missing = append(missing, f)
-		}
-	}
-	return missing
-}
+func dovecotMissing() []string { return dovecot.Missing(dovecotFiles...) }
 
 // ensureDovecot installs the Dovecot packages with apt-get when they are
 // missing and we are root; otherwise it says what is missing.
 func ensureDovecot(progress io.Writer) error {
-	if len(dovecotMissing()) == 0 {
-		return nil
-	}
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("mailload: Dovecot missing (%s) and not root: apt-get install %s",
-			strings.Join(dovecotMissing(), ", "), strings.Join(dovecotPackages, " "))
-	}
-	fmt.Fprintf(progress, "mailload: installing %s with apt-get\n", strings.Join(dovecotPackages, " "))
-	install := func() error {
-		cmd := exec.Command("apt-get", append([]string{"install", "-y", "-qq", "--no-install-recommends"}, dovecotPackages...)...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("mailload: apt-get install: %v\n%s", err, out)
-		}
-		return nil
-	}
-	if install() != nil {
-		exec.Command("apt-get", "update", "-qq").Run()
-		if err := install(); err != nil {
-			return err
-		}
-	}
-	if m := dovecotMissing(); len(m) > 0 {
-		return fmt.Errorf("mailload: still missing after apt-get: %s", strings.Join(m, ", "))
-	}
-	return nil
+	return dovecot.Ensure(progress, dovecotPackages, dovecotFiles)
 }
 
 // dovecotConf is the whole configuration. Choices, each Dovecot's own
@@ -173,103 +134,36 @@ func startDovecot(dir string, users []string, password, fsync string) (*server, 
 		}
 		internal, login, uid, gid = u.Username, u.Username, u.Uid, u.Gid
 	}
-	if err := os.Chmod(dir, 0o755); err != nil {
+	if err := dovecot.Prepare(dir, uid+":"+gid); err != nil {
 		return nil, err
-	}
-	for _, d := range []string{"run", "state", "mail", "home"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return nil, err
-		}
-	}
-	if os.Geteuid() == 0 {
-		for _, d := range []string{"mail", "home"} {
-			if out, err := exec.Command("chown", uid+":"+gid, filepath.Join(dir, d)).CombinedOutput(); err != nil {
-				return nil, fmt.Errorf("mailload: chown: %v: %s", err, out)
-			}
-		}
 	}
 	// One hash for every user: each login still verifies it in full (no
 	// cache), so the work per login is what separate hashes would cost.
-	hash := argon2idHash(password)
-	var pw strings.Builder
-	for _, u := range users {
-		fmt.Fprintf(&pw, "%s:%s\n", u, hash)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(pw.String()), 0o644); err != nil {
+	// postvault's default cost (mail/store: time 1, 64 MiB, 2 lanes).
+	hash := dovecot.Argon2id(password, 1, 64<<10, 2)
+	if err := dovecot.WritePasswd(dir, users, func() string { return hash }); err != nil {
 		return nil, err
 	}
-	ports := make([]string, 3)
-	for i := range ports {
-		p, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		ports[i] = p
-	}
-	conf := strings.NewReplacer("{{dir}}", dir, "{{fsync}}", fsync, "{{internal}}", internal, "{{login}}", login,
-		"{{uid}}", uid, "{{gid}}", gid, "{{imap}}", ports[0], "{{pop3}}", ports[1], "{{lmtp}}", ports[2]).Replace(dovecotConf)
-	confPath := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+	ports, err := dovecot.FreePorts(3)
+	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("/usr/sbin/dovecot", "-F", "-c", confPath)
+	confPath, err := dovecot.WriteConfig(dir, dovecotConf, "{{fsync}}", fsync, "{{internal}}", internal, "{{login}}", login,
+		"{{uid}}", uid, "{{gid}}", gid, "{{imap}}", strconv.Itoa(ports[0]), "{{pop3}}", strconv.Itoa(ports[1]), "{{lmtp}}", strconv.Itoa(ports[2]))
+	if err != nil {
+		return nil, err
+	}
 	logf, err := os.Create(filepath.Join(dir, "dovecot.out"))
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("mailload: dovecot: %w", err)
-	}
-	p := &proc{cmd: cmd, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	s := &server{name: "Dovecot", pid: cmd.Process.Pid,
-		imap: "127.0.0.1:" + ports[0], pop3: "127.0.0.1:" + ports[1], lmtp: "127.0.0.1:" + ports[2],
-		stop: func() error { defer logf.Close(); return p.stop(os.Interrupt, 20*time.Second) }}
-	for range 200 {
-		up := true
-		for _, a := range []string{s.imap, s.pop3, s.lmtp} {
-			c, err := net.DialTimeout("tcp", a, time.Second)
-			if err != nil {
-				up = false
-				break
-			}
-			c.Close()
-		}
-		if up {
-			return s, nil
-		}
-		select {
-		case err := <-p.done:
-			p.done <- err
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			out, _ := os.ReadFile(filepath.Join(dir, "dovecot.out"))
-			return nil, fmt.Errorf("mailload: dovecot ended (%v):\n%s%s", err, out, log)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	s.stop()
-	return nil, errors.New("mailload: dovecot not listening after 20 s; see dovecot.log")
-}
-
-// argon2idHash is a passwd-file password in the PHC form libsodium reads,
-// with postvault's default cost (mail/store: time 1, 64 MiB, 2 lanes).
-func argon2idHash(password string) string {
-	salt := make([]byte, 16)
-	rand.Read(salt)
-	const t, m, p = 1, 64 << 10, 2
-	h := argon2.IDKey([]byte(password), salt, t, m, p, 32)
-	e := base64.RawStdEncoding
-	return fmt.Sprintf("{ARGON2ID}$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", m, t, p, e.EncodeToString(salt), e.EncodeToString(h))
-}
-
-// freePort is a TCP port on 127.0.0.1 free a moment ago.
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	imap, pop3, lmtp := dovecot.Addr(ports[0]), dovecot.Addr(ports[1]), dovecot.Addr(ports[2])
+	d, err := dovecot.Start(dovecot.Bin, dir, confPath, logf, 20*time.Second, imap, pop3, lmtp)
 	if err != nil {
-		return "", err
+		out, _ := os.ReadFile(filepath.Join(dir, "dovecot.out"))
+		logf.Close()
+		return nil, fmt.Errorf("mailload: %w\n%s", err, out)
 	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port, nil
+	return &server{name: "Dovecot", pid: d.Pid, imap: imap, pop3: pop3, lmtp: lmtp,
+		stop: func() error { defer logf.Close(); return d.Stop(20 * time.Second) }}, nil
 }
