@@ -1,10 +1,7 @@
 package imapbench
 
 import (
-	"os"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/postvault/postvault/bench/dovecot"
 )
@@ -17,28 +14,7 @@ import (
 // the cost from the hash), mail owned by nobody,
 // login and mail processes kept ready and reused (Dovecot's documented
 // performance settings), so that the reference is Dovecot at its fastest.
-const dovecotConf = `base_dir = {{dir}}/run
-state_dir = {{dir}}/state
-log_path = {{dir}}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:{{dir}}/mail/%u
-mail_fsync = optimized
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
-mail_max_userip_connections = 1000
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {{dir}}/passwd
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home={{dir}}/home/%u
-}
+const dovecotConf = dovecot.Common + `protocols = imap
 service imap-login {
   inet_listener imap {
     address = 127.0.0.1
@@ -73,39 +49,10 @@ func startDovecot(tb testing.TB, users []string, password string) string {
 	if err != nil {
 		tb.Skip("dovecot not installed (Debian package dovecot-imapd): skipping the reference run")
 	}
-	dir, err := os.MkdirTemp("", "pv-dovecot-")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if testing.Verbose() {
-			tb.Logf("dovecot.log, last lines:\n%s", dovecot.LogTail(dir, 15))
-		}
-		os.RemoveAll(dir)
-	})
-	if err := dovecot.Prepare(dir, "nobody:nogroup"); err != nil {
-		tb.Fatal(err)
-	}
-	if err := dovecot.WritePasswd(dir, users, func() string {
-		return dovecot.Argon2id(password, argonTime, argonMemory, argonLanes)
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	port, err := dovecot.FreePort()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	confPath, err := dovecot.WriteConfig(dir, dovecotConf, "{{port}}", strconv.Itoa(port))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := dovecot.Addr(port)
-	d, err := dovecot.Start(bin, dir, confPath, os.Stderr, 20*time.Second, addr)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { d.Stop(10 * time.Second) })
-	return addr
+	return dovecot.LaunchTB(tb, bin, "pv-dovecot-", testing.Verbose(), dovecot.Options{
+		Conf: dovecotConf, Ports: []string{"{{port}}"}, Owner: "nobody:nogroup", Users: users,
+		Entry: func() string { return dovecot.Argon2id(password, argonTime, argonMemory, argonLanes) },
+	})[0]
 }
 
 // Password hashing cost of both servers in the benchmark: argon2id, one

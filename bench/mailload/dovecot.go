@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/postvault/postvault/bench/dovecot"
@@ -134,36 +133,25 @@ func startDovecot(dir string, users []string, password, fsync string) (*server, 
 		}
 		internal, login, uid, gid = u.Username, u.Username, u.Uid, u.Gid
 	}
-	if err := dovecot.Prepare(dir, uid+":"+gid); err != nil {
+	logf, err := os.Create(filepath.Join(dir, "dovecot.out"))
+	if err != nil {
 		return nil, err
 	}
 	// One hash for every user: each login still verifies it in full (no
 	// cache), so the work per login is what separate hashes would cost.
 	// postvault's default cost (mail/store: time 1, 64 MiB, 2 lanes).
 	hash := dovecot.Argon2id(password, 1, 64<<10, 2)
-	if err := dovecot.WritePasswd(dir, users, func() string { return hash }); err != nil {
-		return nil, err
-	}
-	ports, err := dovecot.FreePorts(3)
-	if err != nil {
-		return nil, err
-	}
-	confPath, err := dovecot.WriteConfig(dir, dovecotConf, "{{fsync}}", fsync, "{{internal}}", internal, "{{login}}", login,
-		"{{uid}}", uid, "{{gid}}", gid, "{{imap}}", strconv.Itoa(ports[0]), "{{pop3}}", strconv.Itoa(ports[1]), "{{lmtp}}", strconv.Itoa(ports[2]))
-	if err != nil {
-		return nil, err
-	}
-	logf, err := os.Create(filepath.Join(dir, "dovecot.out"))
-	if err != nil {
-		return nil, err
-	}
-	imap, pop3, lmtp := dovecot.Addr(ports[0]), dovecot.Addr(ports[1]), dovecot.Addr(ports[2])
-	d, err := dovecot.Start(dovecot.Bin, dir, confPath, logf, 20*time.Second, imap, pop3, lmtp)
+	d, addrs, err := dovecot.Launch(dovecot.Bin, &dovecot.Options{
+		Dir: dir, Conf: dovecotConf, Ports: []string{"{{imap}}", "{{pop3}}", "{{lmtp}}"},
+		Vars:  []string{"{{fsync}}", fsync, "{{internal}}", internal, "{{login}}", login, "{{uid}}", uid, "{{gid}}", gid},
+		Owner: uid + ":" + gid, Users: users, Entry: func() string { return hash },
+		Out: logf, Wait: 20 * time.Second,
+	})
 	if err != nil {
 		out, _ := os.ReadFile(filepath.Join(dir, "dovecot.out"))
 		logf.Close()
 		return nil, fmt.Errorf("mailload: %w\n%s", err, out)
 	}
-	return &server{name: "Dovecot", pid: d.Pid, imap: imap, pop3: pop3, lmtp: lmtp,
+	return &server{name: "Dovecot", pid: d.Pid, imap: addrs[0], pop3: addrs[1], lmtp: addrs[2],
 		stop: func() error { defer logf.Close(); return d.Stop(20 * time.Second) }}, nil
 }

@@ -2,9 +2,7 @@ package pop3lmtpbench
 
 import (
 	"os"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/postvault/postvault/bench/dovecot"
 )
@@ -17,30 +15,9 @@ import (
 // by nobody, login and mail processes
 // kept ready and reused (Dovecot's documented high-performance settings),
 // so that the reference is Dovecot at its fastest.
-const dovecotConf = `base_dir = {{dir}}/run
-state_dir = {{dir}}/state
-log_path = {{dir}}/dovecot.log
-protocols = pop3 lmtp
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:{{dir}}/mail/%u
-mail_fsync = optimized
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
-mail_max_userip_connections = 1000
+const dovecotConf = dovecot.Common + `protocols = pop3 lmtp
 postmaster_address = postmaster@example.org
 lmtp_save_to_detail_mailbox = no
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {{dir}}/passwd
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home={{dir}}/home/%u
-}
 service pop3-login {
   inet_listener pop3 {
     address = 127.0.0.1
@@ -79,37 +56,11 @@ func startDovecot(tb testing.TB, users []string, password string) (pop3Addr, lmt
 	if m := dovecot.Missing("/usr/lib/dovecot/pop3", "/usr/lib/dovecot/lmtp"); len(m) > 0 {
 		tb.Skipf("%s missing (Debian dovecot-pop3d, dovecot-lmtpd): skipping the reference run", m[0])
 	}
-	dir, err := os.MkdirTemp("", "pv-dovecot-pop3-")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if testing.Verbose() {
-			tb.Logf("dovecot.log, last lines:\n%s", dovecot.LogTail(dir, 15))
-		}
-		os.RemoveAll(dir)
+	addrs := dovecot.LaunchTB(tb, bin, "pv-dovecot-pop3-", testing.Verbose(), dovecot.Options{
+		Conf: dovecotConf, Ports: []string{"{{pop3}}", "{{lmtp}}"}, Owner: "nobody:nogroup", Users: users,
+		Entry: func() string { return dovecotHash(password) },
 	})
-	if err := dovecot.Prepare(dir, "nobody:nogroup"); err != nil {
-		tb.Fatal(err)
-	}
-	if err := dovecot.WritePasswd(dir, users, func() string { return dovecotHash(password) }); err != nil {
-		tb.Fatal(err)
-	}
-	ports, err := dovecot.FreePorts(2)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	confPath, err := dovecot.WriteConfig(dir, dovecotConf, "{{pop3}}", strconv.Itoa(ports[0]), "{{lmtp}}", strconv.Itoa(ports[1]))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pop3Addr, lmtpAddr = dovecot.Addr(ports[0]), dovecot.Addr(ports[1])
-	d, err := dovecot.Start(bin, dir, confPath, os.Stderr, 20*time.Second, pop3Addr, lmtpAddr)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { d.Stop(10 * time.Second) })
-	return pop3Addr, lmtpAddr
+	return addrs[0], addrs[1]
 }
 
 // dovecotHash is the passwd-file entry for password. By default it is an
