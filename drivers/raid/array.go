@@ -64,6 +64,11 @@ const (
 // covers.
 var ErrFailed = errors.New("raid: array failed: more members are missing or faulty than parity can cover")
 
+// ErrUnreadable is returned (wrapped) by reads of a stripe that has more
+// chunks unreadable or missing than parity covers: that range is lost, the
+// array goes on serving the rest.
+var ErrUnreadable = errors.New("raid: data unreadable: more chunks of the stripe failed than parity covers")
+
 // ErrReadOnly is returned by writes to an array assembled read-only.
 var ErrReadOnly = errors.New("raid: array is assembled read-only")
 

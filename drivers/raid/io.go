@@ -139,11 +139,12 @@ func (a *Array) readShardsLocked(s, lo, hi int64, skip int) ([][]byte, error) {
 		shards[i] = b
 	}
 	if len(missing) > g.parity {
-		for _, i := range readFailed {
-			a.failMember(g.roleOf(s, i), errors.New("read error"))
-		}
-		return nil, fmt.Errorf("raid: stripe %d: %d of %d chunks unavailable, parity covers %d: %w",
-			s, len(missing), g.disks, g.parity, ErrFailed)
+		// Only this range is lost. A member whose read failed here is not
+		// failed for it (md records a bad block and goes on): failing it
+		// would take every other stripe down with this one. A member that
+		// is really gone fails on its next write.
+		return nil, fmt.Errorf("raid: stripe %d: %d of %d chunks unavailable (%d unreadable), parity covers %d: %w",
+			s, len(missing), g.disks, len(readFailed), g.parity, ErrUnreadable)
 	}
 	if err := a.codec.reconstruct(shards); err != nil {
 		return nil, err

@@ -326,3 +326,37 @@ func TestReadOnlyNeverWrites(t *testing.T) {
 		}
 	}
 }
+
+// A read error that redundancy cannot cover (RAID-5 already degraded) loses
+// only that range: the read fails with ErrUnreadable, the member that
+// failed the read stays in the array, and every other stripe still reads.
+func TestUnreadableRangeKeepsArray(t *testing.T) {
+	a, fs, data := filled(t, 5, 4)
+	defer a.Close()
+	g := a.geo
+	gone := g.roleOf(1, 1)
+	if err := a.Fail(fs[gone]); err != nil {
+		t.Fatal(err)
+	}
+	r := g.roleOf(1, 0)
+	fs[r].FailRange(raidtest.Read, g.memberOffset(1, 8192), 512)
+	ss := a.StripeSize()
+	b := make([]byte, 4096)
+	if _, err := a.ReadAt(b, ss+8192); !errors.Is(err, ErrUnreadable) {
+		t.Fatalf("ReadAt of the lost range = %v, want ErrUnreadable", err)
+	}
+	for _, s := range []int64{0, 2} {
+		if got := mustRead(t, a, s*ss, int(ss)); !bytes.Equal(got, data[s*ss:(s+1)*ss]) {
+			t.Errorf("stripe %d differs after a lost range in stripe 1", s)
+		}
+	}
+	st := a.Status()
+	if st.State != StateDegraded {
+		t.Errorf("State = %s, want degraded (one member failed, not two)", st.State)
+	}
+	for _, m := range st.Members {
+		if m.Role == r && m.State != MemberInSync {
+			t.Errorf("member of role %d is %s after one unreadable sector, want in_sync", r, m.State)
+		}
+	}
+}
