@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -184,6 +185,15 @@ func raidReplace(io stdio, args []string) error {
 	return a.Close()
 }
 
+// pacingFlags defines the flags rebuild and scrub share: the pace kept
+// under foreground I/O, the pace when idle, and no progress bar.
+func pacingFlags(fs *flag.FlagSet) (minRate, maxRate *string, quiet *bool) {
+	minRate = fs.String("min-rate", "", "pace kept while other I/O runs, per second (default 16M)")
+	maxRate = fs.String("max-rate", "", "pace when idle, per second (default: no limit)")
+	quiet = fs.Bool("quiet", false, "no progress bar")
+	return minRate, maxRate, quiet
+}
+
 func rateOptions(minRate, maxRate string) (*raid.RebuildOptions, error) {
 	o := &raid.RebuildOptions{}
 	var err error
@@ -202,9 +212,7 @@ func rateOptions(minRate, maxRate string) (*raid.RebuildOptions, error) {
 
 func raidRebuild(io stdio, args []string) error {
 	fs := newFlags(io, "rebuild", rebuildUsage)
-	minRate := fs.String("min-rate", "", "pace kept while other I/O runs, per second (default 16M)")
-	maxRate := fs.String("max-rate", "", "pace when idle, per second (default: no limit)")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	minRate, maxRate, quiet := pacingFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil || len(pos) == 0 {
 		return usageErr(fs, err)
@@ -251,9 +259,7 @@ func raidScrub(io stdio, args []string) error {
 	fs := newFlags(io, "scrub", scrubUsage)
 	repair := fs.Bool("repair", false, "rewrite bad chunks from redundancy")
 	restart := fs.Bool("restart", false, "start at the beginning, not where a stopped scrub was")
-	minRate := fs.String("min-rate", "", "pace kept while other I/O runs, per second (default 16M)")
-	maxRate := fs.String("max-rate", "", "pace when idle, per second (default: no limit)")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	minRate, maxRate, quiet := pacingFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil || len(pos) == 0 {
 		return usageErr(fs, err)
