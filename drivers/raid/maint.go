@@ -75,6 +75,21 @@ func (j *jobState) progress() Progress {
 	return p
 }
 
+// finish marks the job ended (with err, if any), reports the final
+// progress and wakes its waiters.
+func (j *jobState) finish(err error, report func(Progress)) {
+	j.update(func(p *Progress) {
+		p.Running, p.Ended = false, time.Now()
+		if err != nil {
+			p.Err = err.Error()
+		}
+	})
+	if report != nil {
+		report(j.progress())
+	}
+	close(j.done)
+}
+
 func (j *jobState) update(f func(p *Progress)) {
 	j.mu.Lock()
 	defer j.mu.Unlock()

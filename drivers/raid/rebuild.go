@@ -237,18 +237,7 @@ func (a *Array) readySpare(r int) bool {
 func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, sources map[int]Member) (err error) {
 	mt := a.maint()
 	g := a.geo
-	defer func() {
-		j.update(func(p *Progress) {
-			p.Running, p.Ended = false, time.Now()
-			if err != nil {
-				p.Err = err.Error()
-			}
-		})
-		if o.Progress != nil {
-			o.Progress(j.progress())
-		}
-		close(j.done)
-	}()
+	defer func() { j.finish(err, o.Progress) }()
 	targets := j.progress().Roles
 	from := map[int]int64{}
 	start := g.stripes

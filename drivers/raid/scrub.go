@@ -152,18 +152,7 @@ func (a *Array) runScrub(ctx context.Context, j *jobState, opts ScrubOptions) (e
 	ro := (&RebuildOptions{MinRate: opts.MinRate, MaxRate: opts.MaxRate, Idle: opts.Idle,
 		CheckpointEvery: opts.CheckpointEvery}).withDefaults()
 	g := a.geo
-	defer func() {
-		j.update(func(p *Progress) {
-			p.Running, p.Ended = false, time.Now()
-			if err != nil {
-				p.Err = err.Error()
-			}
-		})
-		if opts.Progress != nil {
-			opts.Progress(j.progress())
-		}
-		close(j.done)
-	}()
+	defer func() { j.finish(err, opts.Progress) }()
 	if opts.Repair && a.readOnly {
 		return ErrReadOnly
 	}
