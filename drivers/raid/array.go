@@ -93,11 +93,13 @@ type Array struct {
 	meta     *metaLayout // nil: md-native array without postvault metadata
 	locks    stripeLocks
 	jr       *journal
+	cache    *stripeCache // content of the stripes written last (stripecache.go)
 	used     *usedMap
 	crcs     *crcTable
 	overlay  *overlay // read-only assembly: journal records not yet in place
 	closed   atomic.Bool
 	dirty    atomic.Bool // superblocks say dirty (resync_offset 0)
+	unsynced atomic.Bool // a write went in place without a journal record since the last sync
 
 	sbMu    sync.Mutex // serialises superblock writes (held across their I/O)
 	dirtyMu sync.Mutex // serialises marking the array dirty (ensureDirty)

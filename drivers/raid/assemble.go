@@ -263,6 +263,7 @@ func (a *Array) loadMeta() error {
 		}
 	}
 	a.jr = newJournal(a, a.meta)
+	a.cache = newStripeCache(int64(a.geo.disks)*a.geo.chunk, stripeCacheEntries)
 	// Records may sit on members being rebuilt too (they take writes):
 	// read their rings as well.
 	rings := map[int]Member{}

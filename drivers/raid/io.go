@@ -115,10 +115,21 @@ func (a *Array) readStripe(s, in int64, b []byte) error {
 // rewritten in place (md's read-error repair). The caller holds the stripe
 // lock.
 func (a *Array) readShardsLocked(s, lo, hi int64, skip int) ([][]byte, error) {
+	buf := make([]byte, int64(a.geo.disks)*(hi-lo))
+	return a.readShardsBuf(s, lo, hi, skip, buf)
+}
+
+// readShardsInto is readShardsLocked into buf (disks x (hi-lo) bytes,
+// shards back to back in stripe order).
+func (a *Array) readShardsInto(s, lo, hi int64, skip int, buf []byte) error {
+	_, err := a.readShardsBuf(s, lo, hi, skip, buf)
+	return err
+}
+
+func (a *Array) readShardsBuf(s, lo, hi int64, skip int, buf []byte) ([][]byte, error) {
 	g := a.geo
 	n := hi - lo
 	shards := make([][]byte, g.disks)
-	buf := make([]byte, int64(g.disks)*n)
 	var missing, readFailed []int
 	for i := range g.disks {
 		r := g.roleOf(s, i)
@@ -166,6 +177,7 @@ func (a *Array) readShardsLocked(s, lo, hi int64, skip int) ([][]byte, error) {
 // without journal; a write error fails the member. The caller holds the
 // stripe lock.
 func (a *Array) writeShardLocked(r int, s, lo int64, b []byte) error {
+	a.cache.drop(s)
 	m := a.writable(r)
 	if m == nil {
 		return fmt.Errorf("raid: role %d has no writable member", r)
@@ -221,30 +233,50 @@ func (a *Array) writeStripe(s, in int64, data []byte) error {
 	g := a.geo
 	used := a.used.used(s*g.stripeSize(), g.stripeSize())
 	full := in == 0 && int64(len(data)) == g.stripeSize()
-	shards := make([][]byte, g.disks)
-	pooled := getScratch(int64(g.disks) * g.chunk) // degraded.go's pool
-	defer putScratch(int64(g.disks)*g.chunk, pooled)
-	buf := (*pooled)[:int64(g.disks)*g.chunk]
+	size := int64(g.disks) * g.chunk
+	// The stripe's content: from the cache when it was written a moment
+	// ago, else a scratch buffer filled below.
+	pooled := a.cache.take(s)
+	cached := pooled != nil && used
+	if pooled == nil {
+		pooled = getScratch(size) // degraded.go's pool
+	}
+	keep := false
+	defer func() {
+		if keep {
+			a.cache.put(s, pooled)
+		} else {
+			putScratch(size, pooled)
+		}
+	}()
+	buf := (*pooled)[:size]
 	if !used {
 		clear(buf) // a stripe that holds nothing is written whole, zero-filled
 	}
+	shards := make([][]byte, g.disks)
 	for i := range shards {
 		shards[i] = buf[int64(i)*g.chunk : int64(i+1)*g.chunk]
 	}
-	if used && !full {
-		cur, err := a.readShardsLocked(s, 0, g.chunk, -1)
-		if err != nil {
+	if used && !full && !cached {
+		if err := a.readShardsInto(s, 0, g.chunk, -1, buf); err != nil {
 			return err
-		}
-		for i := range g.data {
-			copy(shards[i], cur[i])
 		}
 	}
 	copy(buf[in:], data) // data shards are contiguous at the front of buf
-	if err := a.codec.encode(shards); err != nil {
+	changed, lo, hi := a.changedShards(in, int64(len(data)), used)
+	if cached && !full {
+		// Parity outside [lo, hi) is already right: encode the rows
+		// that changed only.
+		rows := make([][]byte, g.disks)
+		for i := range rows {
+			rows[i] = shards[i][lo:hi]
+		}
+		if err := a.codec.encode(rows); err != nil {
+			return err
+		}
+	} else if err := a.codec.encode(shards); err != nil {
 		return err
 	}
-	changed, lo, hi := a.changedShards(in, int64(len(data)), used)
 	rec := &jrecord{stripe: s, lo: lo, hi: hi}
 	for _, i := range changed {
 		rec.entries = append(rec.entries, jentry{role: uint16(g.roleOf(s, i)), crc: crc32c(shards[i])})
@@ -272,10 +304,17 @@ func (a *Array) writeStripe(s, in int64, data []byte) error {
 		}
 		a.crcs.set(r, s, rec.entries[k].crc)
 	}
+	if !used {
+		// In place without a record: only Flush's member flushes make it
+		// durable (and retire older records of this stripe, which replay
+		// must not apply over it).
+		a.unsynced.Store(true)
+	}
 	a.used.markUsed(s*g.stripeSize(), g.stripeSize())
 	if a.failedNow() {
 		return ErrFailed
 	}
+	keep = true // buf is the stripe's content now, whatever members failed
 	return nil
 }
 
@@ -343,14 +382,19 @@ func (a *Array) Discard(off, length int64) error {
 	for s := roundUp(off, ss) / ss; (s+1)*ss <= off+length; s++ {
 		unlock := a.locks.lock(s) // no write to s is in flight while it is freed
 		a.used.discard(s*ss, ss)
+		a.cache.drop(s)
 		unlock()
 	}
 	return nil
 }
 
-// Flush makes every completed write durable with its parity: in-place data,
-// chunk checksums and the used map reach the media, then the journal is
-// checkpointed.
+// Flush makes every completed write durable with its parity. A write that
+// went through the journal is durable when WriteAt returns (its record,
+// holding the new data and parity, was flushed on parity+1 members before
+// the in-place writes began, and assembly replays it), so when every write
+// since the last sync was journaled and the used map is unchanged, Flush
+// has nothing to do. Otherwise in-place data, chunk checksums and the used
+// map reach the media and then the journal is checkpointed (sync).
 func (a *Array) Flush() error {
 	if a.closed.Load() {
 		return errClosed
@@ -358,6 +402,22 @@ func (a *Array) Flush() error {
 	if a.readOnly {
 		return nil
 	}
+	if !a.unsynced.Swap(false) && !a.used.isDirty() {
+		if a.failedNow() {
+			return ErrFailed
+		}
+		return nil
+	}
+	if err := a.sync(); err != nil {
+		a.unsynced.Store(true)
+		return err
+	}
+	return nil
+}
+
+// sync flushes in-place writes, checksums and the used map on every
+// member, then checkpoints the journal up to the records already in place.
+func (a *Array) sync() error {
 	x := a.jr.appliedUpTo()
 	if err := a.syncMeta(); err != nil {
 		return err
@@ -423,7 +483,7 @@ func (a *Array) Close() error {
 	var err error
 	if !a.readOnly {
 		a.closed.Store(false)
-		err = a.Flush()
+		err = a.sync()
 		a.closed.Store(true)
 		if err == nil && a.dirty.Load() {
 			a.mu.Lock()
