@@ -92,6 +92,13 @@ func (s *Store) apply(r rec, seq uint64, off int64, live bool) (any, []Event) {
 		res, ev = s.applyExpunge(x, seq)
 	case *recBlobMoveP:
 		res = s.applyBlobMove(x, off, uint32(size))
+	case *recRecentP:
+		// No modseq: \Recent is not a flag CONDSTORE tracks (RFC 7162
+		// section 3), and a claim changes nothing another session sees.
+		if mb := s.mailboxOf(x.acct, x.mbox); mb != nil {
+			mb.recent = max(mb.recent, min(x.mark, mb.uidNext-1))
+			mb.recentRes = max(mb.recentRes, mb.recent)
+		}
 	}
 	return res, ev
 }
@@ -319,7 +326,13 @@ func (s *Store) applyFlags(x *recFlagsP, seq uint64, live bool) (*flagsResult, [
 	if mb == nil {
 		return res, nil
 	}
-	kw := mb.kwBits(x.kws)
+	// Removing a keyword does not define it; adding or replacing does.
+	var kw uint64
+	if x.op == FlagsRemove {
+		kw = mb.kwKnown(x.kws)
+	} else {
+		kw = mb.kwBits(x.kws)
+	}
 	var ev []Event
 	mb.each(x.uids, func(i int) {
 		m := &mb.msgs[i]

@@ -15,11 +15,18 @@ import (
 //	uv  account count, then per account: uv id, str name, str hash,
 //	    uv quota, u8 disabled, strs subscriptions, uv mailbox count, and per
 //	    mailbox: uv id, str name, str special-use, uv UIDVALIDITY, uv UIDNEXT,
-//	    uv HIGHESTMODSEQ, strs keywords, uv message count, and per message:
+//	    uv HIGHESTMODSEQ, strs keywords, uv \Recent mark (not in
+//	    PVCKPT01), uv message count, and per message:
 //	    uv UID minus the previous UID, uv flags, uv keyword bits,
 //	    sv internal date (Unix s), uv modseq, uv blob index
 //	uv  alias count, then (str address, uv account id) each
-const ckptMagic = "PVCKPT01"
+//
+// "PVCKPT01", written before the \Recent mark existed, is read too: its
+// mailboxes get the mark UIDNEXT-1 (nothing recent).
+const (
+	ckptMagic   = "PVCKPT02"
+	ckptMagicV1 = "PVCKPT01"
+)
 
 // encodeCheckpoint serialises the index; s.mu held (read) by the caller,
 // s.ckptMu held (it owns blob.mark).
@@ -91,6 +98,7 @@ func (s *Store) encodeCheckpoint() []byte {
 			e.uv(uint64(mb.uidNext))
 			e.uv(mb.highestModSeq)
 			e.strs(mb.keywords)
+			e.uv(uint64(mb.recent))
 			e.uv(uint64(len(mb.msgs)))
 			prev := uint32(0)
 			for i := range mb.msgs {
@@ -124,7 +132,11 @@ func decodeCheckpoint(data []byte) (*state, error) {
 	bad := func(what string) (*state, error) {
 		return nil, fmt.Errorf("store: checkpoint: %s: %w", what, ErrCorrupt)
 	}
-	if len(data) < len(ckptMagic) || string(data[:len(ckptMagic)]) != ckptMagic {
+	if len(data) < len(ckptMagic) {
+		return bad("magic")
+	}
+	v1 := string(data[:len(ckptMagicV1)]) == ckptMagicV1
+	if !v1 && string(data[:len(ckptMagic)]) != ckptMagic {
 		return bad("magic")
 	}
 	d := &dec{b: data[len(ckptMagic):]}
@@ -169,6 +181,15 @@ func decodeCheckpoint(data []byte) (*state, error) {
 		for m := d.count(8); m > 0 && d.err == nil; m-- {
 			mb := &mailbox{id: d.u32v(), acct: a, name: d.str(), special: d.str(),
 				uidValidity: d.u32v(), uidNext: d.u32v(), highestModSeq: d.uv(), keywords: d.strs()}
+			if v1 {
+				mb.recent = mb.uidNext - 1
+			} else {
+				mb.recent = d.u32v()
+			}
+			if mb.uidNext == 0 || mb.recent >= mb.uidNext {
+				return bad("UIDNEXT or \\Recent mark")
+			}
+			mb.recentRes = mb.recent
 			if mb.id == 0 || mboxIDs[mb.id] || a.byName[mb.name] != nil || len(mb.keywords) > maxKeywords {
 				return bad("duplicate mailbox")
 			}
@@ -272,6 +293,9 @@ func (s *Store) checkpointLocked() error {
 	for _, x := range s.ckptExt {
 		s.addLive(x.off, int64(x.n))
 	}
+	// The slot not just written holds the previous superblock: its log
+	// stays until the next checkpoint overwrites that slot.
+	s.keepFrom = min(s.sb.replay.segSeq, sb.replay.segSeq)
 	s.sb = sb
 	s.ckptSeq = pos.seq
 	s.mu.Unlock()

@@ -29,6 +29,12 @@ func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
 	s.ckptMu.Lock()
 	defer s.ckptMu.Unlock()
 	var cs CompactStats
+	s.mu.RLock()
+	busy := make([]bool, len(s.segSeq))
+	for i := range busy {
+		busy[i] = !s.freeLocked(uint32(i))
+	}
+	s.mu.RUnlock()
 	moves := s.victims()
 	var units []*unit
 	for _, m := range moves {
@@ -51,12 +57,13 @@ func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
 	if err := s.checkpointLocked(); err != nil {
 		return cs, err
 	}
-	// Everything before the checkpoint with nothing live is now free: tell
-	// the volume.
+	// Everything before the kept log with nothing live is now free: tell
+	// the volume. segSeq 0 marks a segment already discarded, or one
+	// before the replay start at Open that held live bodies until now.
 	var free []uint32
 	s.mu.Lock()
 	for i := range s.segSeq {
-		if s.segSeq[i] != 0 && s.freeLocked(uint32(i)) {
+		if (s.segSeq[i] != 0 || busy[i]) && s.freeLocked(uint32(i)) {
 			free = append(free, uint32(i))
 			s.segSeq[i] = 0
 		}
@@ -91,7 +98,10 @@ func (s *Store) victims() []move {
 	}
 	any := false
 	for i := range s.segSeq {
-		if s.segSeq[i] != 0 && s.segSeq[i] < s.sb.replay.segSeq && s.segLive[i] > 0 && !ckpt[uint32(i)] &&
+		// segSeq 0 with live bodies: a segment before the replay start at
+		// Open (replay learns the sequence only of the segments it reads).
+		old := s.segSeq[i] == 0 || s.segSeq[i] < s.sb.replay.segSeq
+		if old && s.segLive[i] > 0 && !ckpt[uint32(i)] &&
 			float64(s.segLive[i]) < compactBelow*float64(s.segSize) {
 			victim[i] = true
 			any = true

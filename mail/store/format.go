@@ -64,6 +64,7 @@ const (
 	recBlobMove      = 16
 	recCkptData      = 17
 	recCkptDir       = 18
+	recRecent        = 19
 )
 
 var recNames = map[uint8]string{
@@ -74,6 +75,7 @@ var recNames = map[uint8]string{
 	recBlobChunk: "blob-chunk", recAppend: "append", recCopy: "copy",
 	recFlags: "flags", recExpunge: "expunge", recBlobMove: "blob-move",
 	recCkptData: "checkpoint-data", recCkptDir: "checkpoint-dir",
+	recRecent: "recent",
 }
 
 // recHeader is the 32-byte header in front of every record:

@@ -364,12 +364,14 @@ func (s *Store) allocLocked(cur uint32) (uint32, bool) {
 }
 
 // freeLocked reports whether segment i holds nothing needed: no live body
-// or checkpoint bytes, and it is older than where replay starts.
+// or checkpoint bytes, and it is older than where replay starts from either
+// superblock slot (keepFrom), so that falling back to the older checkpoint
+// finds its log intact.
 func (s *Store) freeLocked(i uint32) bool {
 	if s.reserved[i] || s.pins[i] != 0 || i == s.headSeg || i == s.headNext || s.segLive[i] != 0 {
 		return false
 	}
-	return s.segSeq[i] == 0 || s.segSeq[i] < s.sb.replay.segSeq
+	return s.segSeq[i] == 0 || s.segSeq[i] < s.keepFrom
 }
 
 // freeSegmentsLocked counts free segments.

@@ -197,6 +197,17 @@ func (a *Account) renameLocked(oldName, newName string) (*unit, error) {
 			cp.pairs = append(cp.pairs, uidPair{mb.msgs[i].uid, uint32(i + 1)})
 		}
 		recs = append(recs, mkrec(cp))
+		// What a session has seen in INBOX is not recent in its new home:
+		// the claimed messages are a prefix of the moved ones.
+		claimed := uint32(0)
+		for i := range mb.msgs {
+			if mb.msgs[i].uid <= mb.recentRes {
+				claimed = uint32(i + 1)
+			}
+		}
+		if claimed > 0 {
+			recs = append(recs, mkrec(&recRecentP{acct: ac.id, mbox: id, mark: claimed}))
+		}
 		return newUnit(recs...), nil
 	}
 	rn := &recMailboxRenameP{acct: ac.id}

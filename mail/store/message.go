@@ -283,7 +283,7 @@ func (a *Account) SetFlags(ctx context.Context, mailbox string, uids UIDSet, op 
 	}
 	s.mu.RLock()
 	mb, err := a.mailbox(mailbox)
-	if err == nil && mb.newKeywords(kws)+len(mb.keywords) > maxKeywords {
+	if err == nil && op != FlagsRemove && mb.newKeywords(kws)+len(mb.keywords) > maxKeywords {
 		err = ErrTooManyKeywords
 	}
 	s.mu.RUnlock()

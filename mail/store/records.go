@@ -116,6 +116,13 @@ type recExpungeP struct {
 	uids        UIDSet
 }
 
+// recRecentP raises a mailbox's \Recent mark: the highest UID that some
+// session has claimed as recent (IMAP4rev1, RFC 3501 section 2.3.2).
+type recRecentP struct {
+	acct, mbox uint32
+	mark       uint32
+}
+
 type recCkptDirP struct {
 	replay  logPos
 	total   uint64
@@ -366,6 +373,11 @@ func marshalRec(v any) (typ uint8, p []byte) {
 		e.u8(b2u(r.onlyDeleted))
 		putSet(&e, r.uids)
 		return recExpunge, e.b
+	case *recRecentP:
+		e.uv(uint64(r.acct))
+		e.uv(uint64(r.mbox))
+		e.uv(uint64(r.mark))
+		return recRecent, e.b
 	case *recCkptDirP:
 		putPos(&e, r.replay)
 		e.uv(r.total)
@@ -493,6 +505,8 @@ func decodeRec(typ uint8, p []byte) (any, error) {
 		v = r
 	case recExpunge:
 		v = &recExpungeP{acct: d.u32v(), mbox: d.u32v(), onlyDeleted: d.u8() != 0, uids: getSet(&d)}
+	case recRecent:
+		v = &recRecentP{acct: d.u32v(), mbox: d.u32v(), mark: d.u32v()}
 	case recCkptDir:
 		r := &recCkptDirP{replay: getPos(&d), total: d.uv(), dataCRC: d.u32()}
 		r.extents = getExtents(&d)

@@ -34,7 +34,11 @@ func (s *Store) load() error {
 	for i, sb := range sbs {
 		if err = s.loadFrom(sb); err == nil {
 			if i > 0 {
-				s.problem(Problem{Offset: sbs[0].ckptOff, Detail: "newest checkpoint unreadable, opened from the previous one: changes after it may be missing"})
+				s.problem(Problem{Offset: sbs[0].ckptOff, Detail: "newest checkpoint unreadable, opened from the previous one and the log after it"})
+			}
+			s.keepFrom = sb.replay.segSeq
+			for _, o := range sbs[i+1:] {
+				s.keepOlder(o)
 			}
 			return nil
 		}
@@ -62,6 +66,58 @@ func (s *Store) loadFrom(sb *superblock) error {
 		}
 	}
 	return s.replay(sb.replay)
+}
+
+// keepOlder protects the log of an older superblock's checkpoint, which
+// Open falls back to if the newest one becomes unreadable: replay learnt
+// the sequence of the segments from the newest replay start on, so the
+// segments between the two replay starts are found by following the
+// segment headers from the older one, and kept (keepFrom) until the next
+// checkpoint supersedes that slot. A broken chain means the older
+// checkpoint is unusable anyway; what was found is kept all the same.
+func (s *Store) keepOlder(o *superblock) {
+	if o.uuid != s.uuid || o.segSize != s.segSize || o.dataStart != s.dataStart ||
+		o.segCount != int64(len(s.segSeq)) || o.replay.segSeq >= s.sb.replay.segSeq {
+		return
+	}
+	s.keepFrom = min(s.keepFrom, o.replay.segSeq)
+	seg, segSeq := o.replay.seg, o.replay.segSeq
+	for n := 0; segSeq < s.sb.replay.segSeq && n < len(s.segSeq); n++ {
+		h := s.segHeaderAt(seg)
+		if h == nil || h.segSeq != segSeq || s.segSeq[seg] != 0 {
+			return
+		}
+		s.segSeq[seg] = segSeq
+		next := h.next
+		if next == noSegment || int64(next) >= int64(len(s.segSeq)) {
+			// The next segment was reserved only at the seal: search.
+			next = noSegment
+			for i := range s.segSeq {
+				if g := s.segHeaderAt(uint32(i)); g != nil && g.segSeq == segSeq+1 {
+					next = uint32(i)
+					break
+				}
+			}
+			if next == noSegment {
+				return
+			}
+		}
+		seg, segSeq = next, segSeq+1
+	}
+}
+
+// segHeaderAt reads segment i's header; nil if it is not one of this
+// store's headers for segment i.
+func (s *Store) segHeaderAt(i uint32) *segHeader {
+	b := make([]byte, segHeaderSize)
+	if _, err := s.v.ReadAt(b, s.segOff(i)); err != nil {
+		return nil
+	}
+	h, err := parseSegHeader(b)
+	if err != nil || h.uuid != s.uuid || h.index != i {
+		return nil
+	}
+	return h
 }
 
 // readRecord reads the record at off (n bytes on the volume), verifying it;
@@ -199,6 +255,12 @@ func (s *Store) replay(p logPos) error {
 			}
 			off = segHeaderSize
 		} else if r.hdr == nil {
+			if h := s.segHeaderAt(r.seg); h != nil && h.segSeq != r.segSeq {
+				// Intact but of a later use of the segment: this
+				// checkpoint's log is gone, and replaying another
+				// log's records onto it would open a wrong state.
+				return fmt.Errorf("store: segment %d was reused after the checkpoint (sequence %d, want %d)", r.seg, h.segSeq, r.segSeq)
+			}
 			s.problem(Problem{Offset: s.segOff(r.seg), Detail: fmt.Sprintf("segment %d header damaged", r.seg)})
 		}
 		s.segSeq[r.seg] = r.segSeq

@@ -66,8 +66,10 @@ type mailbox struct {
 	uidNext       uint32
 	uidReserved   uint32 // next UID to hand out; >= uidNext (guarded by Store.resMu too)
 	highestModSeq uint64
-	keywords      []string
-	msgs          []msg // ascending UID
+	recent        uint32   // \Recent mark: highest UID claimed as recent (durable)
+	recentRes     uint32   // mark handed out; >= recent (guarded by Store.resMu too)
+	keywords      []string // every keyword ever used here, in order of first use
+	msgs          []msg    // ascending UID
 	unseen        int
 	deleted       int
 	size          int64
@@ -204,6 +206,20 @@ func (mb *mailbox) kwBits(names []string) uint64 {
 			i = len(mb.keywords) - 1
 		}
 		bits |= 1 << uint(i)
+	}
+	return bits
+}
+
+// kwKnown maps keyword names to bits, ignoring names not in the table.
+func (mb *mailbox) kwKnown(names []string) uint64 {
+	var bits uint64
+	for _, n := range names {
+		for j, k := range mb.keywords {
+			if strings.EqualFold(k, n) {
+				bits |= 1 << uint(j)
+				break
+			}
+		}
 	}
 	return bits
 }

@@ -24,7 +24,7 @@ type Store struct {
 	dataStart int64
 
 	// mu guards st, segSeq, segLive, reserved, allocCursor, applied, sb,
-	// ckptExt. It is held only for memory work, never across I/O.
+	// ckptExt, keepFrom. It is held only for memory work, never across I/O.
 	mu          sync.RWMutex
 	st          *state
 	segSeq      []uint64 // per segment: its sequence once written, 0 never
@@ -38,6 +38,11 @@ type Store struct {
 	sb          superblock // the durable superblock
 	ckptExt     []extent   // records of the durable checkpoint
 	ckptSeq     uint64
+	// keepFrom is the oldest segment sequence still needed: the replay
+	// start of the older superblock slot, which Open falls back to when
+	// the newest checkpoint is unreadable. No segment from there on is
+	// reused until a newer checkpoint supersedes that slot.
+	keepFrom uint64
 
 	// resMu serialises handing out UIDs and ids with enqueueing, so that
 	// the log order matches the order they were handed out. Taken inside
@@ -111,12 +116,12 @@ func Create(v Volume, opts *CreateOptions) error {
 	if _, err := v.WriteAt(make([]byte, segHeaderSize), dataStart); err != nil {
 		return fmt.Errorf("store: create: %w", err)
 	}
-	b := sb.marshal()
-	if _, err := v.WriteAt(b, 0); err != nil {
+	// Generation 1 goes to slot 1 (generation % 2, like every later one),
+	// so that the first checkpoint, in slot 0, leaves it as the fallback.
+	if _, err := v.WriteAt(sb.marshal(), superSize); err != nil {
 		return fmt.Errorf("store: create: %w", err)
 	}
-	sb.generation = 0
-	if _, err := v.WriteAt(make([]byte, superSize), superSize); err != nil {
+	if _, err := v.WriteAt(make([]byte, superSize), 0); err != nil {
 		return fmt.Errorf("store: create: %w", err)
 	}
 	if err := v.Flush(); err != nil {
