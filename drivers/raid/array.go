@@ -20,19 +20,29 @@ package raid
 //	a.setRecoveryOffset(role, rows) error   checkpoint: superblock recovery_offset of that member
 //	a.markInSync(role) error                rebuild done: member in_sync, superblocks rewritten
 //	a.addSpare(m Member) error              write a spare superblock on m and add it to the array
-//	a.promoteSpare(role) (bool, error)      move a spare into a missing/faulty role, rebuilding from 0
+//	a.promoteSpare(role) (bool, error)      move a usable spare into a missing/faulty role, rebuilding from 0
 //	a.failMember(role, cause)               mark a member faulty in the other superblocks
-//	a.repairStripe(s, fix) (stripeCheck, error) verify stripe s against parity and CRCs, rewrite bad chunks
+//	a.checkStripe(s, o) (stripeCheck, error) verify stripe s against parity and CRCs, locate and rewrite
+//	                                         bad chunks (repair.go; scrub and Repair both call it)
+//	a.addBadBlocks(slot, ranges) error      record member ranges in its bad-block log (badblocks.go)
+//	a.maint()                               rebuild/scrub/latency state (maint.go)
 //	a.used                                  the used map (usedmap.go): regions (whole stripes) holding data
 //
-// Locks, in the order they may be taken: a stripe lock, then a.sbMu (held
-// across superblock I/O only), then a.mu (never held across I/O), then
-// a.crcMu; the journal's own mutex is taken with a stripe lock held and
-// never with a.mu held.
+// Bad blocks: the members usable and writable hand out are wrapped
+// (badblocks.go) when their bad-block log lists ranges, so that every read
+// path sees a listed range as an unreadable sector (reconstructed from the
+// others, or ErrUnreadable) and every successful write clears what it
+// covers.
+//
+// Locks, in the order they may be taken: a stripe lock, then a.bbMu (held
+// across bad-block log I/O), then a.sbMu (held across superblock I/O only),
+// then a.mu (never held across I/O), then a.crcMu; the journal's own mutex
+// is taken with a stripe lock held and never with a.mu held.
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -81,8 +91,9 @@ type slot struct {
 	events     uint64 // as read at assembly
 	// guarded by Array.mu:
 	state    MemberState
-	recovery int64  // rows rebuilt, when state is MemberRebuilding
-	err      string // why it was failed, when faulty
+	recovery int64   // rows rebuilt, when state is MemberRebuilding
+	err      string  // why it was failed, when faulty
+	bad      []Range // its bad-block log: member byte ranges, sorted, merged; replaced, never changed in place
 }
 
 // Array is an assembled array. It is safe for concurrent use.
@@ -102,9 +113,13 @@ type Array struct {
 	unsynced atomic.Bool // a write went in place without a journal record since the last sync
 
 	sbMu    sync.Mutex // serialises superblock writes (held across their I/O)
+	bbMu    sync.Mutex // serialises bad-block log updates (held across their I/O)
 	dirtyMu sync.Mutex // serialises marking the array dirty (ensureDirty)
 
-	mu     sync.Mutex  // guards master, roles[*].state/recovery, spares
+	mtOnce sync.Once
+	mt     *maintenance // rebuild, scrub and latency state (maint.go), made on first use
+
+	mu     sync.Mutex  // guards master, roles and spares (the slice and each slot's state/recovery/err/bad)
 	master *superblock // the array's superblock; per-member copies differ in dev_number etc.
 	roles  []*slot     // by role 0..disks-1; never nil (m nil when missing)
 	spares []*slot
@@ -145,7 +160,10 @@ func (a *Array) recoveryRows(r int) int64 {
 }
 
 // usable returns the member of role r if it holds valid data for stripe s,
-// and nil, false otherwise.
+// and nil, false otherwise. When the member's bad-block log lists ranges,
+// it comes wrapped (bbMember): a read that touches one fails, so callers
+// reconstruct it as they do an unreadable sector, whatever span (one
+// chunk, many rows) they read.
 func (a *Array) usable(r int, s int64) (Member, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -153,24 +171,27 @@ func (a *Array) usable(r int, s int64) (Member, bool) {
 	if sl.m == nil {
 		return nil, false
 	}
-	switch sl.state {
-	case MemberInSync:
-		return sl.m, true
-	case MemberRebuilding:
-		if s < sl.recovery {
-			return sl.m, true
+	switch {
+	case sl.state == MemberInSync, sl.state == MemberRebuilding && s < sl.recovery:
+		if len(sl.bad) > 0 {
+			return &bbMember{Member: sl.m, a: a, sl: sl}, true
 		}
+		return sl.m, true
 	}
 	return nil, false // never a member that must not be read
 }
 
 // writable returns the member of role r if writes should reach it: in sync
-// or being rebuilt.
+// or being rebuilt. A member with bad blocks comes wrapped, so that a
+// successful write clears the ranges it covers.
 func (a *Array) writable(r int) Member {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	sl := a.roles[r]
 	if sl.m != nil && (sl.state == MemberInSync || sl.state == MemberRebuilding) {
+		if len(sl.bad) > 0 {
+			return &bbMember{Member: sl.m, a: a, sl: sl}
+		}
 		return sl.m
 	}
 	return nil
@@ -254,30 +275,49 @@ func (a *Array) setRecoveryOffset(r int, rows int64) error {
 	return a.writeSuperblocks(false)
 }
 
-// promoteSpare moves the first spare into role r, which must be missing or
-// faulty; the member then rebuilds from row 0. It reports false when there
-// is no spare.
+// promoteSpare moves the first usable spare (one in state spare, not
+// failed or gone) into role r, which must be missing or faulty; the member
+// then rebuilds from row 0. It reports false when no spare is usable.
 func (a *Array) promoteSpare(r int) (bool, error) {
+	return a.promoteMember(r, nil)
+}
+
+// promoteMember is promoteSpare taking the spare that holds m (any usable
+// spare when m is nil). A faulty member the spare replaces leaves its role:
+// it stays listed as faulty (Status) and its handle is closed, unless
+// another slot still holds the same Member (Replace keeps the old member
+// open as its source until Close).
+func (a *Array) promoteMember(r int, m Member) (bool, error) {
 	a.mu.Lock()
-	if len(a.spares) == 0 {
-		a.mu.Unlock()
-		return false, nil
-	}
 	old := a.roles[r]
 	if old.m != nil && old.state != MemberFaulty {
 		a.mu.Unlock()
 		return false, fmt.Errorf("raid: role %d is %s, not missing or faulty", r, old.state)
 	}
-	sp := a.spares[0]
-	a.spares = a.spares[1:]
+	i := a.usableSpareLocked(m)
+	if i < 0 {
+		a.mu.Unlock()
+		return false, nil
+	}
+	sp := a.spares[i]
+	a.spares = slices.Delete(a.spares, i, i+1)
 	sp.state = MemberRebuilding
 	sp.recovery = 0
 	a.roles[r] = sp
 	a.master.DevRoles[sp.devNumber] = uint16(r)
+	var closeOld Member
 	if old.m != nil {
-		old.m = nil // a faulty member leaves the array
+		if !a.holdsLocked(old.m) {
+			closeOld = old.m
+			gone := *old // listed as faulty; nothing left to read, write or close
+			gone.m, gone.bad = nil, nil
+			a.spares = append(a.spares, &gone)
+		}
 	}
 	a.mu.Unlock()
+	if closeOld != nil {
+		closeOld.Close() // it failed: a close error says nothing new
+	}
 	if a.crcs != nil {
 		if err := a.crcs.zeroRegion(r, sp.m); err != nil {
 			a.failMember(r, err)
@@ -289,6 +329,26 @@ func (a *Array) promoteSpare(r int) (bool, error) {
 		}
 	}
 	return true, a.writeSuperblocks(true)
+}
+
+// usableSpareLocked returns the index of the first spare that can take a
+// role (state spare, member present), holding m when m is not nil; -1 when
+// there is none. The caller holds a.mu.
+func (a *Array) usableSpareLocked(m Member) int {
+	return slices.IndexFunc(a.spares, func(sp *slot) bool {
+		return sp.m != nil && sp.state == MemberSpare && (m == nil || sameMember(sp.m, unwrap(m)))
+	})
+}
+
+// holdsLocked reports whether any slot (role or spare) holds m. The caller
+// holds a.mu.
+func (a *Array) holdsLocked(m Member) bool {
+	for _, s := range append(append([]*slot(nil), a.roles...), a.spares...) {
+		if s.m != nil && unwrap(s.m) == unwrap(m) {
+			return true
+		}
+	}
+	return false
 }
 
 // addSpare writes a spare superblock and our metadata on m and adds it.

@@ -80,6 +80,7 @@ func Assemble(members []Member, opts *AssembleOptions) (*Array, error) {
 	if err := a.placeMembers(fs, master); err != nil {
 		return nil, err
 	}
+	a.loadBadBlocks() // badblocks.go
 	inSync, _ := a.working()
 	if inSync < geo.data {
 		return nil, fmt.Errorf("raid: only %d of %d members are in sync, RAID-%d needs %d: %w%s",
@@ -365,6 +366,7 @@ func (a *Array) writeSuperblocks(bump bool) error {
 				sb.FeatureMap |= featRecoveryOffset
 				sb.RecoveryOffset = uint64(s.recovery * a.geo.chunk / 512)
 			}
+			sb.FeatureMap = s.badBlockFeature(sb.FeatureMap) // only a member whose log lists entries
 			jobs = append(jobs, job{s, sb})
 		}
 		a.mu.Unlock()

@@ -2,18 +2,17 @@ package raid
 
 // Maintenance state shared by rebuild, scrub and latency monitoring.
 //
-// Each array gets one maintenance value, made on first use: it wraps the
-// members so that their I/O is timed (latency.go) and counted, which is how a
-// background job tells foreground I/O from its own (as md does: the member's
-// I/O count minus the job's own) and slows down to its minimum rate while
-// the array is busy. It also holds the running jobs and their progress.
+// Each array gets one maintenance value (Array.mt), made on first use: it
+// wraps the members so that their I/O is timed (latency.go) and counted,
+// which is how a background job tells foreground I/O from its own (as md
+// does: the member's I/O count minus the job's own) and slows down to its
+// minimum rate while the array is busy. It also holds the running jobs and
+// their progress.
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 )
 
 // Range is a byte range [Off, Off+Len).
@@ -53,7 +52,6 @@ type maintenance struct {
 	names   []string   // latency slot -> device name
 	rebuild *jobState
 	scrub   *jobState
-	bad     map[*slot][]Range // bad sectors (member byte ranges) found by rebuild
 }
 
 // jobState is one running or finished job.
@@ -104,32 +102,14 @@ func (j *jobState) update(f func(p *Progress)) {
 	}
 }
 
-// registry maps arrays to their maintenance state. It holds arrays weakly:
-// an entry goes when its array is collected.
-// TODO(raid): a field of Array once RAID-A adds one (see rebuild.go).
-var registry = struct {
-	sync.Mutex
-	m map[weak.Pointer[Array]]*maintenance
-}{m: map[weak.Pointer[Array]]*maintenance{}}
-
-// maint returns a's maintenance state, making it (and wrapping the members)
-// on first use.
+// maint returns a's maintenance state, making it on first use, and wraps
+// any member not yet wrapped (added since).
 func (a *Array) maint() *maintenance {
-	key := weak.Make(a)
-	registry.Lock()
-	mt, ok := registry.m[key]
-	if !ok {
-		mt = &maintenance{a: a, lat: newLatencyMonitor(0, nil, nil), bad: map[*slot][]Range{}}
-		registry.m[key] = mt
-		runtime.AddCleanup(a, func(k weak.Pointer[Array]) {
-			registry.Lock()
-			delete(registry.m, k)
-			registry.Unlock()
-		}, key)
-	}
-	registry.Unlock()
-	mt.wrapMembers()
-	return mt
+	a.mtOnce.Do(func() {
+		a.mt = &maintenance{a: a, lat: newLatencyMonitor(0, nil, nil)}
+	})
+	a.mt.wrapMembers()
+	return a.mt
 }
 
 // wrapMembers puts a watchedMember around every member not yet wrapped.

@@ -195,7 +195,7 @@ func (a *Array) beginRebuild(ctx context.Context, name string, cancel func()) (*
 }
 
 // promoteSpares moves spares into missing or faulty roles while both exist.
-// A faulty member so replaced stays listed (and is closed with the array).
+// A faulty member so replaced stays listed, closed (promoteMember).
 func (a *Array) promoteSpares() error {
 	for r := range a.geo.disks {
 		if !a.readySpare(r) {
@@ -208,10 +208,8 @@ func (a *Array) promoteSpares() error {
 	return nil
 }
 
-// readySpare prepares role r for promoteSpare: it reports whether r is
-// missing or faulty and a spare in state spare is there, puts that spare
-// first among the spares (promoteSpare takes the first), and keeps a faulty
-// member of r among them so that Close still closes it.
+// readySpare reports whether role r is missing or faulty and a usable
+// spare is there for promoteSpare.
 func (a *Array) readySpare(r int) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -219,16 +217,7 @@ func (a *Array) readySpare(r int) bool {
 	if s.m != nil && s.state != MemberFaulty && s.state != MemberMissing {
 		return false
 	}
-	first := slices.IndexFunc(a.spares, func(sp *slot) bool { return sp.m != nil && sp.state == MemberSpare })
-	if first < 0 {
-		return false
-	}
-	a.spares[0], a.spares[first] = a.spares[first], a.spares[0]
-	if s.m != nil {
-		old := *s
-		a.spares = append(a.spares, &old)
-	}
-	return true
+	return a.usableSpareLocked(nil) >= 0
 }
 
 // runRebuild is the rebuild loop. sources maps a role to a member that

@@ -2,15 +2,17 @@ package raid
 
 // Scrub: reading every stripe in use and checking it.
 //
-// Each stripe is read whole under its lock. Every chunk is checked against
-// its recorded CRC-32C (postvault's per-chunk checksums, kept where md does
-// not read), and the parity is recomputed from the data into scratch and
+// Each stripe is checked by checkStripe (repair.go), the routine Repair
+// uses too: every chunk is read whole under the stripe's lock and checked
+// against its recorded CRC-32C (postvault's per-chunk checksums, kept where
+// md does not read), and the parity is recomputed from the data and
 // compared. A mismatch is pinned on a member this way:
 //
 //   - RAID-6 with every member present: P and Q locate a single bad chunk
 //     (codec.locate, md's raid6check method), data or parity;
 //   - otherwise, and when P and Q cannot: the chunks whose checksum fails;
-//   - a chunk its member cannot read is bad too (md rewrites those).
+//   - a chunk its member cannot read, or whose bad-block log lists part of
+//     it, is bad too (md rewrites those).
 //
 // With Repair the bad chunks are reconstructed from the others and
 // rewritten, and their checksums recorded. A mismatch no checksum explains
@@ -34,9 +36,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -50,7 +50,8 @@ type Mismatch struct {
 	Volume Range  // volume bytes the chunk holds (a parity chunk: its stripe's)
 	Kind   string // "data", "P" or "Q" (empty when not located)
 	// Cause is how it was found: "parity" (located by P and Q), "checksum",
-	// "read error" or "unlocated" (parity disagrees, nothing says where).
+	// "read error", "bad block" (listed in the member's bad-block log) or
+	// "unlocated" (parity disagrees, nothing says where).
 	Cause    string
 	Repaired bool
 }
@@ -222,179 +223,11 @@ func (a *Array) stripeUsed(s int64) bool {
 	return a.used == nil || a.used.used(s*ss, ss)
 }
 
-// stripeScratch is the memory one stripe check needs.
-type stripeScratch struct {
-	buf     []byte
-	scratch [][]byte
-}
-
-func newStripeScratch(g geometry) *stripeScratch {
-	return &stripeScratch{buf: make([]byte, int64(g.disks)*g.chunk),
-		scratch: [][]byte{make([]byte, g.chunk), make([]byte, g.chunk)}}
-}
-
-// scrubStripe checks stripe s and, with repair, rewrites its bad chunks.
+// scrubStripe checks stripe s and, with repair, rewrites what it found
+// (checkStripe, repair.go; an unlocated mismatch rewrites parity).
 func (a *Array) scrubStripe(s int64, repair bool, sc *stripeScratch) ([]Mismatch, error) {
-	g := a.geo
-	mt := a.maint()
-	if repair {
-		defer a.lockStripe(s)()
-	} else {
-		defer a.locks.rlock(s)()
-	}
-	shards := make([][]byte, g.disks)
-	bufs := make([][]byte, g.disks)
-	var missing []int
-	bad := map[int]string{} // shard -> cause
-	for i := range g.disks {
-		r := g.roleOf(s, i)
-		bufs[i] = sc.buf[int64(i)*g.chunk : int64(i+1)*g.chunk]
-		shards[i] = bufs[i]
-		m, ok := a.usable(r, s)
-		if !ok {
-			shards[i] = bufs[i][:0]
-			missing = append(missing, i)
-			continue
-		}
-		mt.own.Add(1)
-		if _, err := m.ReadAt(bufs[i], g.memberOffset(s, 0)); err != nil {
-			shards[i] = bufs[i][:0]
-			bad[i] = "read error"
-			continue
-		}
-		a.overlay.apply(s, r, 0, bufs[i])
-	}
-	var suspects []int
-	for i := range g.disks {
-		if len(shards[i]) == 0 {
-			continue
-		}
-		if crc, ok := a.ownChunkCRC(g.roleOf(s, i), s); ok && crc != crc32c(shards[i]) {
-			suspects = append(suspects, i)
-		}
-	}
-	unlocated := false
-	switch {
-	case len(missing) == 0 && len(bad) == 0:
-		pos, err := a.codec.locate(shards, sc.scratch)
-		switch {
-		case err == nil && pos < 0:
-			// consistent: a failing checksum is a stale record, rewritten on repair
-		case err == nil && (len(suspects) == 0 || slices.Equal(suspects, []int{pos})):
-			bad[pos] = "parity"
-		case len(suspects) > 0 && len(suspects) <= g.parity:
-			for _, i := range suspects {
-				bad[i] = "checksum"
-			}
-		case errors.Is(err, errUnlocatable) || err == nil:
-			unlocated = true
-		default:
-			return nil, err
-		}
-	default:
-		for _, i := range suspects {
-			bad[i] = "checksum"
-		}
-		if len(bad) == 0 && len(missing) < g.parity {
-			// Degraded but still redundant: check what redundancy is left.
-			full := slices.Clone(shards)
-			if err := a.codec.reconstruct(full); err != nil {
-				return nil, err
-			}
-			if ok, err := a.codec.verify(full, sc.scratch); err != nil {
-				return nil, err
-			} else if !ok {
-				unlocated = true
-			}
-		}
-	}
-	var out []Mismatch
-	if unlocated {
-		out = append(out, Mismatch{Stripe: s, Role: -1, Volume: Range{s * g.stripeSize(), g.stripeSize()}, Cause: "unlocated"})
-	}
-	for _, i := range slices.Sorted(mapKeys(bad)) {
-		out = append(out, a.mismatchAt(s, i, bad[i]))
-	}
-	if !repair || a.readOnly {
-		return out, nil
-	}
-	return a.repairChunks(s, shards, bufs, missing, bad, unlocated, suspects, out)
-}
-
-func mapKeys(m map[int]string) func(func(int) bool) {
-	return func(yield func(int) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-func (a *Array) mismatchAt(s int64, i int, cause string) Mismatch {
-	g := a.geo
-	r := g.roleOf(s, i)
-	a.mu.Lock()
-	dev := a.roles[r].name
-	a.mu.Unlock()
-	m := Mismatch{Stripe: s, Role: r, Device: dev, Member: Range{g.memberOffset(s, 0), g.chunk}, Cause: cause}
-	switch {
-	case i < g.data:
-		m.Kind, m.Volume = "data", Range{s*g.stripeSize() + int64(i)*g.chunk, g.chunk}
-	case i == g.data:
-		m.Kind, m.Volume = "P", Range{s * g.stripeSize(), g.stripeSize()}
-	default:
-		m.Kind, m.Volume = "Q", Range{s * g.stripeSize(), g.stripeSize()}
-	}
-	return m
-}
-
-// repairChunks rewrites the bad chunks of stripe s from the others (or,
-// for an unlocated mismatch, the parity from the data) and records their
-// checksums. The caller holds the stripe lock.
-func (a *Array) repairChunks(s int64, shards, bufs [][]byte, missing []int, bad map[int]string, unlocated bool, suspects []int, out []Mismatch) ([]Mismatch, error) {
-	g := a.geo
-	fix := slices.Sorted(mapKeys(bad))
-	if unlocated {
-		for i := g.data; i < g.disks; i++ {
-			if !slices.Contains(missing, i) {
-				fix = append(fix, i)
-			}
-		}
-		for i := g.data; i < g.disks; i++ {
-			shards[i] = bufs[i][:0]
-		}
-	}
-	if len(fix) == 0 {
-		for _, i := range suspects { // stale checksum records
-			a.ownSetChunkCRC(g.roleOf(s, i), s, crc32c(shards[i]))
-		}
-		return out, nil
-	}
-	for _, i := range fix {
-		shards[i] = bufs[i][:0]
-	}
-	if n := len(fix) + len(missing); n > g.parity && !unlocated {
-		return out, nil // beyond what parity covers: reported, not repaired
-	}
-	if err := a.codec.reconstruct(shards); err != nil {
-		return out, nil
-	}
-	ok := map[int]bool{}
-	for _, i := range fix {
-		r := g.roleOf(s, i)
-		if err := a.maint().asOwn(func() error { return a.writeShardLocked(r, s, 0, shards[i]) }); err != nil {
-			continue
-		}
-		a.ownSetChunkCRC(r, s, crc32c(shards[i]))
-		ok[r] = true
-	}
-	for k := range out {
-		if out[k].Role >= 0 && ok[out[k].Role] || out[k].Role < 0 && len(ok) > 0 {
-			out[k].Repaired = true
-		}
-	}
-	return out, nil
+	chk, err := a.checkStripe(s, checkOptions{repair: repair && !a.readOnly, parityFromData: true, background: true, sc: sc})
+	return chk.Found, err
 }
 
 const (

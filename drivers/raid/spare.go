@@ -78,22 +78,17 @@ func (a *Array) Replace(ctx context.Context, old, newMember Member, opts *Rebuil
 		return err
 	}
 	a.maint().wrapMembers()
-	// The new member must be the spare promoted.
-	a.mu.Lock()
-	for i, s := range a.spares {
-		if unwrap(s.m) == newMember {
-			a.spares[0], a.spares[i] = a.spares[i], a.spares[0]
-		}
-	}
-	a.mu.Unlock()
 	a.failMember(role, errors.New("replaced"))
 	a.mu.Lock()
 	if s := a.roles[role]; s.m != nil {
-		kept := *s // listed as faulty until the array is closed, which closes it
+		// Listed as faulty and kept open, as the rebuild's source, until
+		// the array is closed, which closes it (promoteMember sees it held
+		// and leaves it open).
+		kept := *s
 		a.spares = append(a.spares, &kept)
 	}
 	a.mu.Unlock()
-	if ok, err := a.promoteSpare(role); err != nil || !ok {
+	if ok, err := a.promoteMember(role, newMember); err != nil || !ok {
 		return errors.Join(fmt.Errorf("raid: could not move the new member into role %d", role), err)
 	}
 	j, err := a.beginRebuild(ctx, "replace", nil)
