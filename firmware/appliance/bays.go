@@ -130,11 +130,12 @@ var _ = template.Must(statusPage.New("disks").Funcs(template.FuncMap{
 }).Parse(`{{with .Disks}}
 <style>.p-fail,.p-failed_array{color:#b00;font-weight:bold}.p-pfa,.p-degraded{color:#a60}.p-rebuild,.p-hotspare{color:#06a}</style>
 <h2>Bays</h2><p>Board {{.Board}}{{with .Model}} ({{.}}){{end}}; status LED <b id="status-led">{{.StatusLED}}</b></p>
+{{if not $.Admin}}<p id="admin-note">Locating a bay needs the admin password, sent only over TLS{{with $.SecureURL}}: <a href="{{.}}">{{.}}</a>{{end}}.</p>{{end}}
 <table id="bays"><tr><th>bay</th><th>port</th><th>device</th><th>member</th><th>pattern</th><th>fault LED</th><th>locate LED</th><th></th></tr>
 {{range .Bays}}<tr id="bay{{.Number}}"><td>{{.Number}}</td><td>{{.Port}}</td><td>{{.Device}}</td>
 <td class="{{.State}}">{{if .State}}{{.State}}{{if ge .Role 0}} (role {{.Role}}){{end}}{{else}}empty{{end}}{{if .Pulled}}, pulled{{end}}{{if .Slow}}, SLOW{{end}}{{with .Health}}, SMART {{.}}{{end}}</td>
 <td class="p-{{.Pattern}}">{{.Pattern}}{{if .Locate}} (locate on){{end}}</td><td>{{led .Fault}}</td><td>{{led .LocateLED}}</td>
-<td><form method="post" action="/api/bay/{{.Number}}/locate"><input type="hidden" name="back" value="1"><input type="hidden" name="state" value="{{if .Locate}}off{{else}}on{{end}}"><button>{{if .Locate}}stop locating{{else}}locate{{end}}</button></form></td></tr>
+<td>{{if $.Admin}}<form method="post" action="/api/bay/{{.Number}}/locate"><input type="hidden" name="back" value="1"><input type="hidden" name="state" value="{{if .Locate}}off{{else}}on{{end}}"><button>{{if .Locate}}stop locating{{else}}locate{{end}}</button></form>{{end}}</td></tr>
 {{end}}</table>
 <h2>Disk events</h2><table id="events"><tr><th>time</th><th>bay</th><th>device</th><th>event</th></tr>
 {{range recent .Events}}<tr><td>{{.Time.Format "2006-01-02 15:04:05"}}</td><td>{{if .Bay}}{{.Bay}}{{end}}</td><td>{{.Device}}</td><td>{{.What}}</td></tr>

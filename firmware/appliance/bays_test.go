@@ -46,10 +46,14 @@ func getPage(t *testing.T, addr string) string {
 // member lights its bay and the page says degraded.
 func TestDevBays(t *testing.T) {
 	dir := t.TempDir()
-	ap, _ := startDev(t, dir)
+	ap, out := startDev(t, dir)
 	defer ap.Close()
 	addr := ap.Addrs().HTTP
 	ap.disks.Refresh()
+	m := passwordRe.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no admin password in %q", out)
+	}
 
 	r := getReport(t, addr)
 	if r.Disks.Board != hal.ProfileSimulated || len(r.Disks.Bays) != 6 {
@@ -68,7 +72,7 @@ func TestDevBays(t *testing.T) {
 		t.Errorf("status LED = %s, want ok", r.Disks.StatusLED)
 	}
 
-	t.Run("locate", func(t *testing.T) { testLocateAPI(t, ap) })
+	t.Run("locate", func(t *testing.T) { testLocateAPI(t, ap, m[1]) })
 
 	failed := filepath.Join(dir, "disk1.img")
 	if err := ap.disks.Fail(failed); err != nil {
@@ -103,13 +107,20 @@ func hasEvent(es []diskmgr.Event, bay int, what string) bool {
 	return false
 }
 
-// testLocateAPI drives POST /api/bay/{n}/locate as curl and the page do.
-func testLocateAPI(t *testing.T, ap *Appliance) {
+// testLocateAPI drives POST /api/bay/{n}/locate as curl and the page do,
+// as the admin (password pw).
+func testLocateAPI(t *testing.T, ap *Appliance, pw string) {
 	addr := ap.Addrs().HTTP
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post := func(path, ctype, body string) *http.Response {
 		t.Helper()
-		resp, err := noRedirect.Post("http://"+addr+path, ctype, strings.NewReader(body))
+		req, err := http.NewRequest("POST", "http://"+addr+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", ctype)
+		req.SetBasicAuth("admin@example.org", pw)
+		resp, err := noRedirect.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,12 +3,15 @@ package appliance
 import (
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/postvault/postvault/mail/store"
 )
 
 // Listen addresses of every service. An empty address turns a service off.
 type Listen struct {
-	IMAP, IMAPS, POP3, POP3S, SMTP, LMTP, HTTP string
+	IMAP, IMAPS, POP3, POP3S, SMTP, LMTP, HTTP, HTTPS string
 }
 
 // services names each address for printing, settings keys and flags, in the
@@ -22,7 +25,7 @@ func (l *Listen) services() []struct {
 		Addr *string
 	}{
 		{"imap", &l.IMAP}, {"imaps", &l.IMAPS}, {"pop3", &l.POP3}, {"pop3s", &l.POP3S},
-		{"smtp", &l.SMTP}, {"lmtp", &l.LMTP}, {"http", &l.HTTP},
+		{"smtp", &l.SMTP}, {"lmtp", &l.LMTP}, {"http", &l.HTTP}, {"https", &l.HTTPS},
 	}
 }
 
@@ -32,14 +35,42 @@ func (l *Listen) services() []struct {
 var (
 	applianceListen = Listen{
 		IMAP: ":143", IMAPS: ":993", POP3: ":110", POP3S: ":995",
-		SMTP: ":25", LMTP: ":24", HTTP: ":80",
+		SMTP: ":25", LMTP: ":24", HTTP: ":80", HTTPS: ":443",
 	}
 	devListen = Listen{
 		IMAP: "127.0.0.1:10143", IMAPS: "127.0.0.1:10993", POP3: "127.0.0.1:10110",
 		POP3S: "127.0.0.1:10995", SMTP: "127.0.0.1:10025", LMTP: "127.0.0.1:10024",
-		HTTP: "127.0.0.1:10080",
+		HTTP: "127.0.0.1:10080", HTTPS: "127.0.0.1:10443",
 	}
 )
+
+// ConnLimits are the simultaneous connections one client address (IPv4
+// address or IPv6 /64, see limits.Key) may hold, per protocol: IMAP and IMAPS
+// share one count, POP3 and POP3S another, SMTP and LMTP each have their
+// own. A negative value means no limit; 0 means "not given" (the next
+// source in the precedence decides).
+type ConnLimits struct {
+	IMAP, POP3, SMTP, LMTP int
+}
+
+// services names each limit for flags (--imap-conns) and settings keys
+// (serve.imap-conns).
+func (c *ConnLimits) services() []struct {
+	Name string
+	N    *int
+} {
+	return []struct {
+		Name string
+		N    *int
+	}{{"imap", &c.IMAP}, {"pop3", &c.POP3}, {"smtp", &c.SMTP}, {"lmtp", &c.LMTP}}
+}
+
+// defaultConnLimits fit an appliance behind NAT, where a household or an
+// office shares one public address: a mail client keeps several IMAP
+// connections open (one per watched folder), so IMAP allows the most;
+// POP3 and SMTP sessions are short. LMTP usually comes from one front
+// mail server that delivers in parallel.
+var defaultConnLimits = ConnLimits{IMAP: 50, POP3: 20, SMTP: 20, LMTP: 100}
 
 // Config is everything `postvault serve` runs with.
 //
@@ -49,6 +80,23 @@ var (
 // or an admin); otherwise the default, which is devListen in development
 // mode and applianceListen on the box. The member disks are never a setting:
 // they are found (box) or named (--dev, --member).
+//
+// The connection limits per client address follow the same order: flag
+// (--imap-conns, --pop3-conns, --smtp-conns, --lmtp-conns), then the setting
+// "serve.imap-conns" (and so on; a decimal number, negative for no limit),
+// then defaultConnLimits (IMAP 50, POP3 20, SMTP 20, LMTP 100). In
+// development mode loopback clients are exempt from these limits (every
+// client of a development server is on the same machine: tests and
+// benchmarks open dozens of connections from 127.0.0.1, and a limit there
+// protects nothing, since whoever reaches loopback can read the member
+// files); clients on other addresses are limited as on the box. The
+// failed-login limits (limits.Logins) apply everywhere, loopback included.
+//
+// The HTTP status page shows the array read-only to anyone who reaches
+// it; requests that change state (POST) need the admin account's password
+// (see auth.go). Plaintext passwords are accepted only over loopback,
+// unless AllowInsecureAuth (--allow-insecure-auth) allows the LAN, as for
+// the mail protocols.
 type Config struct {
 	// Dev is the folder with the development member files disk0.img to
 	// disk4.img; "" means appliance mode (real disks).
@@ -59,6 +107,9 @@ type Config struct {
 	// Listen holds the addresses given as flags; empty fields fall back to
 	// the store's settings, then to the defaults.
 	Listen Listen
+	// Conns holds the connection limits given as flags; zero fields fall
+	// back to the store's settings, then to defaultConnLimits.
+	Conns ConnLimits
 	// Hostname is used in greetings, Received lines and the certificate.
 	Hostname string
 	// AllowInsecureAuth permits plaintext logins without TLS from the LAN
@@ -76,6 +127,10 @@ type Config struct {
 	// the disk manager drives; "" means the simulated board in development
 	// mode, none with --members, and detection on the box.
 	Board string
+
+	// passwordCost, when set (tests), is the argon2id cost of the
+	// passwords made by this start; zero: the store's default.
+	passwordCost store.PasswordCost
 }
 
 // ParseFlags parses serve's arguments into a Config.
@@ -86,6 +141,9 @@ func ParseFlags(args []string, fs *flag.FlagSet) (*Config, error) {
 	fs.StringVar(&members, "members", "", "comma-separated member `PATHS` (files or block devices) instead of --dev or discovery")
 	for _, s := range c.Listen.services() {
 		fs.StringVar(s.Addr, s.Name, "", "listen `ADDRESS` for "+strings.ToUpper(s.Name)+` ("off" disables it)`)
+	}
+	for _, s := range c.Conns.services() {
+		fs.IntVar(s.N, s.Name+"-conns", 0, "simultaneous "+strings.ToUpper(s.Name)+" connections per client address (`N`; -1: no limit; default "+strconv.Itoa(*defaultConnLimits.get(s.Name))+")")
 	}
 	fs.StringVar(&c.Hostname, "hostname", "", "host name for greetings and the certificate (default: the system's)")
 	fs.BoolVar(&c.AllowInsecureAuth, "allow-insecure-auth", false, "allow plaintext logins without TLS from the LAN (loopback is always allowed)")
@@ -128,6 +186,38 @@ func (c *Config) resolve(setting func(key string) (string, bool)) Listen {
 		if *s.Addr == "off" {
 			*s.Addr = ""
 		}
+	}
+	return out
+}
+
+// get returns the field named name.
+func (c *ConnLimits) get(name string) *int {
+	for _, s := range c.services() {
+		if s.Name == name {
+			return s.N
+		}
+	}
+	panic("appliance: no connection limit " + name)
+}
+
+// resolveConns fills every connection limit not given as a flag: a stored
+// setting "serve.<name>-conns" first, then the default. A setting that is
+// not a number is logged by the caller through bad and ignored.
+func (c *Config) resolveConns(setting func(key string) (string, bool), bad func(key, value string)) ConnLimits {
+	out := c.Conns
+	for _, s := range out.services() {
+		if *s.N != 0 {
+			continue
+		}
+		key := "serve." + s.Name + "-conns"
+		if v, ok := setting(key); ok && v != "" {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n != 0 {
+				*s.N = n
+				continue
+			}
+			bad(key, v)
+		}
+		*s.N = *defaultConnLimits.get(s.Name)
 	}
 	return out
 }

@@ -9,10 +9,11 @@
 // can (a certificate setting that does not parse, a service whose port is
 // taken) log and go on. When everything listens, one ready line is written:
 //
-//	postvault: ready imap=ADDR imaps=ADDR pop3=ADDR pop3s=ADDR smtp=ADDR lmtp=ADDR http=ADDR
+//	postvault: ready imap=ADDR imaps=ADDR pop3=ADDR pop3s=ADDR smtp=ADDR lmtp=ADDR http=ADDR https=ADDR
 //
 // to standard output and, when configured, to the console. Tools and the QEMU
 // tests wait for that prefix.
 //
-// Configuration precedence is spelled out once, in Config's documentation.
+// Configuration precedence is spelled out once, in Config's documentation;
+// who may do what on the status page, in auth.go.
 package appliance

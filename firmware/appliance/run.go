@@ -32,9 +32,6 @@ const (
 	keyKey  = "tls.key"  // PEM private key
 )
 
-// lmtpConnsPerAddr is the LMTP connection limit per client address.
-const lmtpConnsPerAddr = 100
-
 // Appliance is a running postvault: the array, the store and the servers.
 type Appliance struct {
 	cfg   *Config
@@ -45,9 +42,12 @@ type Appliance struct {
 	addrs Listen           // where each service really listens ("" when off)
 	disks *diskmgr.Manager // nil without a board
 
+	logins *limits.Logins // failed logins, shared by every protocol and the status page
+	conns  ConnLimits     // the connection limits in force
+
 	closers []func() error // servers and listeners, closed in reverse order
 	wg      sync.WaitGroup
-	httpSrv *http.Server
+	httpSrv *http.Server // the status page, on the HTTP and HTTPS listeners
 }
 
 // Start runs the start-up steps and returns a serving appliance. out
@@ -63,7 +63,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (*
 			cfg.Hostname = "postvault"
 		}
 	}
-	ap := &Appliance{cfg: cfg, log: log, out: out}
+	ap := &Appliance{cfg: cfg, log: log, out: out, logins: limits.NewLogins(nil)}
 	ms, err := openMembers(cfg, log)
 	if err != nil {
 		return nil, err
@@ -102,7 +102,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (*
 }
 
 func (ap *Appliance) openStore(created bool) error {
-	opts := &store.Options{Logger: ap.log}
+	opts := &store.Options{Logger: ap.log, Password: ap.cfg.passwordCost}
 	st, err := store.Open(ap.array, opts)
 	if errors.Is(err, store.ErrNotFormatted) {
 		if !created {
@@ -131,6 +131,9 @@ func (ap *Appliance) ensureAdmin(ctx context.Context) error {
 	pw := base64.RawURLEncoding.EncodeToString(b)
 	if err := ap.store.AddUser(ctx, ap.cfg.AdminName, pw); err != nil {
 		return fmt.Errorf("appliance: making the admin account: %w", err)
+	}
+	if err := ap.store.SetSetting(ctx, keyAdmin, []byte(ap.cfg.AdminName)); err != nil {
+		return fmt.Errorf("appliance: naming the admin account: %w", err)
 	}
 	fmt.Fprintf(ap.out, "postvault: admin account %s, password %s (shown once; change it with `postvault user passwd`)\n", ap.cfg.AdminName, pw)
 	return nil
@@ -171,29 +174,27 @@ func (ap *Appliance) serve(tlsConf *tls.Config) error {
 		v, ok := ap.store.Setting(key)
 		return string(v), ok
 	})
-	conns := limits.NewConns(limits.DefaultConnsPerAddr)
-	logins := limits.NewLogins(nil)
+	conns := ap.connLimiters()
+	logins := ap.logins
 	is, err := imap.New(ap.store, &imap.Options{TLSConfig: tlsConf, AllowPlaintextAuth: ap.cfg.AllowInsecureAuth,
-		Conns: conns, Logins: logins, Logger: ap.log})
+		Conns: conns.imap, Logins: logins, Logger: ap.log})
 	if err != nil {
 		return err
 	}
 	ap.closers = append(ap.closers, is.Close)
 	ps, err := pop3.New(pop3.NewStoreBackend(ap.store), &pop3.Options{TLSConfig: tlsConf, AllowInsecureAuth: ap.cfg.AllowInsecureAuth,
-		Hostname: ap.cfg.Hostname, Conns: conns, Logins: logins, Logger: ap.log})
+		Hostname: ap.cfg.Hostname, Conns: conns.pop3, Logins: logins, Logger: ap.log})
 	if err != nil {
 		return err
 	}
 	ap.closers = append(ap.closers, ps.Close)
-	ss, err := smtp.New(smtp.NewStoreBackend(ap.store), &smtp.Options{Hostname: ap.cfg.Hostname, TLSConfig: tlsConf, Conns: conns, Logger: ap.log})
+	ss, err := smtp.New(smtp.NewStoreBackend(ap.store), &smtp.Options{Hostname: ap.cfg.Hostname, TLSConfig: tlsConf, Conns: conns.smtp, Logger: ap.log})
 	if err != nil {
 		return err
 	}
 	ap.closers = append(ap.closers, ss.Close)
-	// LMTP usually comes from one front mail server: it gets a connection
-	// limit of its own, higher than a single client's.
 	ls, err := smtp.New(smtp.NewStoreBackend(ap.store), &smtp.Options{LMTP: true, Hostname: ap.cfg.Hostname,
-		Conns: limits.NewConns(lmtpConnsPerAddr), Logger: ap.log})
+		Conns: conns.lmtp, Logger: ap.log})
 	if err != nil {
 		return err
 	}
@@ -234,22 +235,33 @@ func (ap *Appliance) serve(tlsConf *tls.Config) error {
 			}
 		}()
 	}
-	if want.HTTP != "" {
-		l, err := net.Listen("tcp", want.HTTP)
-		if err != nil {
-			return fmt.Errorf("appliance: listening on %s: %w", want.HTTP, err)
-		}
-		ap.addrs.HTTP = l.Addr().String()
-		ap.httpSrv = &http.Server{Handler: ap.statusHandler(), ReadHeaderTimeout: 10 * time.Second}
-		ap.wg.Add(1)
-		go func() {
-			defer ap.wg.Done()
-			if err := ap.httpSrv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				ap.log.Error("http server stopped", "err", err)
-			}
-		}()
+	if err := ap.serveHTTP(want, tlsConf); err != nil {
+		return err
 	}
 	return nil
+}
+
+// connLimiters are the per-protocol connection limits of serve.
+type connLimiters struct{ imap, pop3, smtp, lmtp *limits.Conns }
+
+// connLimiters resolves the limits (flag, setting, default) and makes one
+// limiter per protocol; in development mode loopback is exempt (see
+// Config).
+func (ap *Appliance) connLimiters() connLimiters {
+	ap.conns = ap.cfg.resolveConns(func(key string) (string, bool) {
+		v, ok := ap.store.Setting(key)
+		return string(v), ok
+	}, func(key, value string) {
+		ap.log.Warn("connection limit setting is not a non-zero number; using the default", "key", key, "value", value)
+	})
+	var exempt func(net.Addr) bool
+	if ap.cfg.Dev != "" {
+		exempt = limits.IsLoopback
+	}
+	mk := func(n int) *limits.Conns {
+		return limits.NewConnsWith(&limits.ConnsOptions{PerAddr: n, Exempt: exempt})
+	}
+	return connLimiters{imap: mk(ap.conns.IMAP), pop3: mk(ap.conns.POP3), smtp: mk(ap.conns.SMTP), lmtp: mk(ap.conns.LMTP)}
 }
 
 func isClosedErr(err error) bool {

@@ -1,9 +1,12 @@
 package appliance
 
 import (
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
 	"time"
 
@@ -40,6 +43,61 @@ func (ap *Appliance) Report() StatusReport {
 	return r
 }
 
+// serveHTTP starts the status page on the HTTP and HTTPS listeners of want
+// (either may be off); one http.Server serves both.
+func (ap *Appliance) serveHTTP(want Listen, tlsConf *tls.Config) error {
+	if want.HTTP == "" && want.HTTPS == "" {
+		return nil
+	}
+	var ls []net.Listener
+	for _, s := range []struct {
+		addr string
+		dst  *string
+		tls  bool
+	}{{want.HTTP, &ap.addrs.HTTP, false}, {want.HTTPS, &ap.addrs.HTTPS, true}} {
+		if s.addr == "" {
+			continue
+		}
+		l, err := net.Listen("tcp", s.addr)
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			return fmt.Errorf("appliance: listening on %s: %w", s.addr, err)
+		}
+		*s.dst = l.Addr().String()
+		if s.tls {
+			l = tls.NewListener(l, tlsConf)
+		}
+		ls = append(ls, l)
+	}
+	ap.httpSrv = &http.Server{Handler: ap.statusHandler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: time.Minute, WriteTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
+	for _, l := range ls {
+		ap.wg.Add(1)
+		go func() {
+			defer ap.wg.Done()
+			if err := ap.httpSrv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				ap.log.Error("http server stopped", "addr", l.Addr().String(), "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// pageData is what the status page template sees: the report, and whether
+// this request may use the admin actions.
+type pageData struct {
+	StatusReport
+	// Admin is true where a password may be sent (TLS, loopback or
+	// --allow-insecure-auth): the page offers the locate buttons.
+	Admin bool
+	// SecureURL is the page over HTTPS, offered where Admin is false.
+	SecureURL string
+}
+
+// statusHandler serves the page and the API; requireAdmin guards every
+// request that is not GET or HEAD.
 func (ap *Appliance) statusHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
@@ -51,11 +109,15 @@ func (ap *Appliance) statusHandler() http.Handler {
 	mux.HandleFunc("POST /api/bay/{n}/locate", ap.handleLocate)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := statusPage.Execute(w, ap.Report()); err != nil {
+		d := pageData{StatusReport: ap.Report(), Admin: ap.canSendPassword(r)}
+		if !d.Admin {
+			d.SecureURL = ap.secureURL(r)
+		}
+		if err := statusPage.Execute(w, d); err != nil {
 			ap.log.Error("status page", "err", err)
 		}
 	})
-	return mux
+	return ap.requireAdmin(mux)
 }
 
 var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{

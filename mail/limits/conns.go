@@ -12,7 +12,8 @@ const DefaultConnsPerAddr = 20
 // Conns limits the simultaneous connections per client address (IPv4
 // address or IPv6 /64).
 type Conns struct {
-	max int
+	max    int
+	exempt func(net.Addr) bool // addresses never limited nor counted; nil: none
 
 	mu   sync.Mutex
 	open map[string]int // guarded by mu: open connections per key; no zero entries
@@ -27,11 +28,38 @@ func NewConns(perAddr int) *Conns {
 	return &Conns{max: perAddr, open: make(map[string]int)}
 }
 
+// ConnsOptions configures NewConnsWith. The zero value of each field is
+// documented.
+type ConnsOptions struct {
+	// PerAddr is the number of simultaneous connections per address; 0
+	// means DefaultConnsPerAddr, a negative value means no limit.
+	PerAddr int
+	// Exempt, when set, reports addresses that are neither limited nor
+	// counted (IsLoopback, for a development server whose every client is
+	// on the same machine); nil exempts none.
+	Exempt func(net.Addr) bool
+}
+
+// NewConnsWith returns a connection limit configured by opts (nil: the
+// defaults, as NewConns(0)).
+func NewConnsWith(opts *ConnsOptions) *Conns {
+	var o ConnsOptions
+	if opts != nil {
+		o = *opts
+	}
+	c := NewConns(o.PerAddr)
+	c.exempt = o.Exempt
+	return c
+}
+
+// PerAddr returns the limit per address; negative means none.
+func (c *Conns) PerAddr() int { return c.max }
+
 // Acquire counts one more connection from addr. If addr already holds the
 // maximum, ok is false and nothing is counted; otherwise release must be
 // called exactly once when the connection ends (later calls do nothing).
 func (c *Conns) Acquire(addr net.Addr) (release func(), ok bool) {
-	if c == nil || c.max < 0 {
+	if c == nil || c.max < 0 || (c.exempt != nil && c.exempt(addr)) {
 		return func() {}, true
 	}
 	k := Key(addr)

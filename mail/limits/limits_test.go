@@ -173,3 +173,25 @@ func TestLoginsBounded(t *testing.T) {
 		t.Fatalf("address table has %d keys, want at most 4", n)
 	}
 }
+
+func TestConnsExempt(t *testing.T) {
+	c := NewConnsWith(&ConnsOptions{PerAddr: 1, Exempt: IsLoopback})
+	lo, lan := tcp("127.0.0.1:1"), tcp("192.0.2.1:1")
+	for i := 0; i < 100; i++ {
+		if _, ok := c.Acquire(lo); !ok {
+			t.Fatalf("loopback connection %d refused, want exempt", i)
+		}
+	}
+	if got := c.Open(lo); got != 0 {
+		t.Errorf("Open(loopback) = %d, want 0 (exempt addresses are not counted)", got)
+	}
+	if _, ok := c.Acquire(lan); !ok {
+		t.Fatalf("first LAN connection refused")
+	}
+	if _, ok := c.Acquire(lan); ok {
+		t.Fatalf("second LAN connection allowed, want the limit of 1")
+	}
+	if got := NewConnsWith(nil).PerAddr(); got != DefaultConnsPerAddr {
+		t.Errorf("NewConnsWith(nil).PerAddr() = %d, want %d", got, DefaultConnsPerAddr)
+	}
+}
