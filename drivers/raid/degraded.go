@@ -6,11 +6,14 @@ package raid
 // The data chunks that can be read go straight into the caller's buffer, a
 // missing one is reconstructed straight into it too, and only as many
 // parity chunks are read as data chunks are missing, into pooled scratch.
-// Nothing is allocated per call in the common case, and the bytes moved are
-// those of a healthy read plus one parity chunk per missing data chunk.
+// The chunks are read in parallel (memory copies from the page cache and
+// disk reads alike gain from it). Scratch comes from a pool, and the bytes
+// moved are those of a healthy read plus one parity chunk per missing data
+// chunk.
 
 import (
 	"errors"
+	"io"
 	"sync"
 )
 
@@ -31,6 +34,23 @@ func putScratch(n int64, b *[]byte) {
 	if p, ok := scratchPool.Load(n); ok {
 		p.(*sync.Pool).Put(b)
 	}
+}
+
+// needsReconstruct reports whether bytes [in, in+n) of stripe s's data
+// touch a chunk whose member cannot be read (missing, faulty or not yet
+// rebuilt there): readStripe then goes to readStripeDegraded at once
+// instead of reading the chunks before that one twice.
+func (a *Array) needsReconstruct(s, in, n int64) bool {
+	g := a.geo
+	if n <= 0 {
+		return false
+	}
+	for k := in / g.chunk; k <= (in+n-1)/g.chunk; k++ {
+		if _, ok := a.usable(g.roleOf(s, int(k)), s); !ok {
+			return true
+		}
+	}
+	return false
 }
 
 // readStripeDegraded fills b with stripe s's data bytes from in, the caller
@@ -67,14 +87,15 @@ func (a *Array) readStripeDegraded(s, in int64, b []byte) error {
 		return pos
 	}
 	missing := 0
-	var members []Member
+	members := make([]Member, g.disks)
 	for i := range g.disks {
 		m, ok := a.usable(g.roleOf(s, i), s)
-		members = append(members, m)
+		members[i] = m
 		if i < g.data && !ok {
 			missing++
 		}
 	}
+	var reads []chunkRead
 	for i := range g.disks {
 		m := members[i]
 		var dst []byte
@@ -93,15 +114,19 @@ func (a *Array) readStripeDegraded(s, in int64, b []byte) error {
 			shards[i] = dst[:0] // missing data chunk: reconstructed into dst
 			continue
 		}
-		if _, err := m.ReadAt(dst, g.memberOffset(s, lo)); err != nil {
-			return errNeedFullRead
-		}
-		a.overlay.apply(s, g.roleOf(s, i), lo, dst)
 		shards[i] = dst
+		reads = append(reads, chunkRead{m: m, b: dst, off: g.memberOffset(s, lo), role: g.roleOf(s, i)})
 	}
 	if missing > 0 {
 		return errNeedFullRead
 	}
+	if !readChunks(reads) {
+		return errNeedFullRead
+	}
+	for _, rd := range reads {
+		a.overlay.apply(s, rd.role, lo, rd.b)
+	}
+
 	if err := a.codec.reconstructData(shards); err != nil {
 		return errNeedFullRead
 	}
@@ -115,4 +140,47 @@ func (a *Array) readStripeDegraded(s, in int64, b []byte) error {
 		pos += l
 	}
 	return nil
+}
+
+// chunkRead is one member read of a degraded stripe read.
+type chunkRead struct {
+	m    Member
+	b    []byte
+	off  int64
+	role int
+	err  error
+}
+
+// parallelReadMin is the chunk range below which reads are issued one after
+// the other: a goroutine costs more than copying a few pages.
+const parallelReadMin = 32 << 10
+
+// readChunks does reads, in parallel when they are large enough, and
+// reports whether all of them read in full.
+func readChunks(reads []chunkRead) bool {
+	do := func(rd *chunkRead) {
+		var n int
+		n, rd.err = rd.m.ReadAt(rd.b, rd.off)
+		if rd.err == nil && n < len(rd.b) {
+			rd.err = io.ErrUnexpectedEOF
+		}
+	}
+	if len(reads) > 1 && len(reads[0].b) >= parallelReadMin {
+		var wg sync.WaitGroup
+		for i := range reads[1:] {
+			wg.Go(func() { do(&reads[i+1]) })
+		}
+		do(&reads[0])
+		wg.Wait()
+	} else {
+		for i := range reads {
+			do(&reads[i])
+		}
+	}
+	for _, rd := range reads {
+		if rd.err != nil {
+			return false
+		}
+	}
+	return true
 }

@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/klauspost/reedsolomon"
 )
@@ -262,6 +263,22 @@ func (c *codec) reconstructData(shards [][]byte) error {
 		return err
 	}
 	if err := c.enc.ReconstructData(shards); err != nil {
+		return fmt.Errorf("raid: parity: %w", err)
+	}
+	return nil
+}
+
+// reconstructSome fills the chunks of shards marked in need (missing ones,
+// len 0) from the others, and no other missing chunk; a chunk neither
+// present nor needed may be nil. Capacity is reused as in reconstruct.
+func (c *codec) reconstructSome(shards [][]byte, need []bool) error {
+	if err := c.shape(shards, false); err != nil {
+		return err
+	}
+	if !slices.Contains(need, true) {
+		return nil
+	}
+	if err := c.enc.ReconstructSome(shards, need); err != nil {
 		return fmt.Errorf("raid: parity: %w", err)
 	}
 	return nil

@@ -220,55 +220,66 @@ func (a *Array) readySpare(r int) bool {
 	return a.usableSpareLocked(nil) >= 0
 }
 
-// runRebuild is the rebuild loop. sources maps a role to a member that
-// still holds its chunks (replace): they are copied when their checksum
-// agrees, reconstructed otherwise.
+// runRebuild is the rebuild loop (the pipeline is in rebuildpipe.go).
+// sources maps a role to a member that still holds its chunks (replace):
+// they are copied when their checksum agrees, reconstructed otherwise.
 func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, sources map[int]Member) (err error) {
 	mt := a.maint()
 	g := a.geo
 	defer func() { j.finish(err, o.Progress) }()
 	targets := j.progress().Roles
-	from := map[int]int64{}
 	start := g.stripes
 	for _, r := range targets {
-		from[r] = a.recoveryRows(r)
-		start = min(start, from[r])
+		start = min(start, a.recoveryRows(r))
 	}
-	var total int64
-	for s := start; s < g.stripes; s++ {
-		if a.stripeUsed(s) {
-			total += g.chunk
+	j.update(func(p *Progress) { p.Row, p.Total = start, a.usedRowsFrom(start)*g.chunk })
+	rd := &rebuildReader{a: a, targets: slices.Clone(targets), sources: sources,
+		th: newThrottle(mt, o.MinRate, o.MaxRate, o.Idle), o: o, next: start}
+	batches, free := make(chan *rbatch), make(chan [][]byte, 2)
+	rows := min(max(rebuildBatchBytes/g.chunk, 1), rebuildMaxRows)
+	for range cap(free) {
+		set := make([][]byte, g.disks)
+		for r := range set {
+			set[r] = make([]byte, rows*g.chunk)
 		}
+		free <- set
 	}
-	j.update(func(p *Progress) { p.Row, p.Total = start, total })
-	th := newThrottle(mt, o.MinRate, o.MaxRate, o.Idle)
-	buf := make([]byte, int64(g.disks)*g.chunk)
+	rctx, stop := context.WithCancel(ctx)
+	go rd.run(rctx, batches, free)
+	fl := a.startFlusher()
+	defer func() { // on an early return: the reader lets go of its batch
+		stop()
+		for b := range batches {
+			b.unlock()
+		}
+		fl.stop()
+	}()
+	scratch := make([]byte, int64(g.disks)*g.chunk)
 	lastCk, lastCb := time.Now(), time.Time{}
 	var lost []Range
-	for s := start; s < g.stripes; s++ {
-		if ctx.Err() != nil {
-			return errors.Join(ctx.Err(), a.checkpointRebuild(targets, s))
-		}
-		if !a.stripeUsed(s) {
-			continue
-		}
-		var want []int
-		for _, r := range targets {
-			if s >= from[r] {
-				want = append(want, r)
-			}
-		}
-		l, err := a.rebuildStripe(s, want, sources, buf)
+	var unflushed int64
+	pos := start // rows below pos are done
+	for b := range batches {
+		l, n, err := a.rebuildBatch(b, sources, scratch)
+		b.unlock()
+		free <- b.set
 		if err != nil {
 			return err
 		}
+		pos = b.s0 + b.n
 		lost = append(lost, l...)
-		j.update(func(p *Progress) { p.Row, p.Done, p.Lost = s+1, p.Done+g.chunk, mergeRanges(append(p.Lost, l...)) })
+		j.update(func(p *Progress) {
+			p.Row, p.Done, p.Lost = pos, p.Done+b.n*g.chunk, mergeRanges(append(p.Lost, l...))
+		})
 		if targets = a.stillRebuilding(targets); len(targets) == 0 {
 			return errors.New("raid: rebuild stopped: every member being rebuilt failed")
 		}
+		if unflushed += n; unflushed >= rebuildFlushBytes {
+			fl.request(targets)
+			unflushed = 0
+		}
 		if time.Since(lastCk) >= o.CheckpointEvery {
-			if err := a.checkpointRebuild(targets, s+1); err != nil {
+			if err := a.checkpointRebuild(targets, pos); err != nil {
 				return err
 			}
 			lastCk = time.Now()
@@ -277,9 +288,9 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 			o.Progress(j.progress())
 			lastCb = time.Now()
 		}
-		if !th.wait(ctx.Done(), g.chunk*int64(len(want))) {
-			return errors.Join(ctx.Err(), a.checkpointRebuild(targets, s+1))
-		}
+	}
+	if !rd.finished { // ctx ended
+		return errors.Join(ctx.Err(), a.checkpointRebuild(targets, pos))
 	}
 	j.update(func(p *Progress) { p.Row = g.stripes })
 	// The rebuilt chunks and their checksums reach the media, then the
@@ -327,11 +338,10 @@ func (a *Array) checkpointRebuildOwn(targets []int, row int64) error {
 	return nil
 }
 
-// rebuildStripe reconstructs the chunks of stripe s on roles want and
-// writes them, under the stripe lock. It returns the volume ranges lost.
-func (a *Array) rebuildStripe(s int64, want []int, sources map[int]Member, buf []byte) ([]Range, error) {
-	unlock := a.lockStripe(s)
-	defer unlock()
+// rebuildStripeLocked reconstructs the chunks of stripe s on roles want
+// and writes them; the caller holds the stripe lock. It returns the volume
+// ranges lost.
+func (a *Array) rebuildStripeLocked(s int64, want []int, sources map[int]Member, buf []byte) ([]Range, error) {
 	shards, lost, badOn, err := a.gatherStripe(s, want, sources, buf)
 	if err != nil {
 		return nil, err
