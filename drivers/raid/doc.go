@@ -53,6 +53,9 @@
 // every chunk it changes (data, P, Q) in one journal record on parity+1
 // members, flushed, then writes in place; assembly replays records above the
 // last checkpoint. Writes to stripes that hold nothing (never written or
-// discarded) go in place whole, without a record. Flush writes checksums and
-// the used map, flushes every member, then checkpoints the journal.
+// discarded) go in place whole, without a record. A journaled write is
+// durable when WriteAt returns; Flush syncs (checksums, used map, every
+// member flushed, a journal checkpoint when one is due) only after writes
+// without a record. The last stripes written are cached whole
+// (stripecache.go), so appends to the tail stripe read nothing back.
 package raid

@@ -306,9 +306,10 @@ func (a *Array) writeStripe(s, in int64, data []byte) error {
 	}
 	if !used {
 		// In place without a record: only Flush's member flushes make it
-		// durable (and retire older records of this stripe, which replay
-		// must not apply over it).
+		// durable, and records of this stripe's earlier life, which
+		// replay would apply over it, must be retired by a checkpoint.
 		a.unsynced.Store(true)
+		a.jr.retireStripe(s)
 	}
 	a.used.markUsed(s*g.stripeSize(), g.stripeSize())
 	if a.failedNow() {
@@ -346,13 +347,15 @@ func (a *Array) changedShards(in, n int64, used bool) ([]int, int64, int64) {
 	return out, lo, hi
 }
 
-// journalTargets picks the members that keep a record: the writable
-// members it changes, topped up to parity+1 copies from the others.
+// journalTargets picks the parity+1 members that keep a record, so that a
+// copy survives the loss of as many members as parity covers: the
+// writable members it changes first (their heads are busy with this
+// stripe anyway), then others.
 func (a *Array) journalTargets(rec *jrecord) []int {
 	var out []int
 	in := map[int]bool{}
 	for _, e := range rec.entries {
-		if a.writable(int(e.role)) != nil {
+		if len(out) < a.geo.parity+1 && a.writable(int(e.role)) != nil {
 			out = append(out, int(e.role))
 			in[int(e.role)] = true
 		}
@@ -408,7 +411,7 @@ func (a *Array) Flush() error {
 		}
 		return nil
 	}
-	if err := a.sync(); err != nil {
+	if err := a.sync(false); err != nil {
 		a.unsynced.Store(true)
 		return err
 	}
@@ -416,14 +419,19 @@ func (a *Array) Flush() error {
 }
 
 // sync flushes in-place writes, checksums and the used map on every
-// member, then checkpoints the journal up to the records already in place.
-func (a *Array) sync() error {
+// member, then, when a record must be retired, the ring is half full or
+// always is set, checkpoints the journal up to the records already in
+// place (records above the checkpoint stay replayable: replaying one
+// rewrites what is already there).
+func (a *Array) sync(always bool) error {
 	x := a.jr.appliedUpTo()
 	if err := a.syncMeta(); err != nil {
 		return err
 	}
-	if err := a.jr.checkpoint(x); err != nil {
-		return err
+	if a.jr.wantCheckpoint() || always {
+		if err := a.jr.checkpoint(x); err != nil {
+			return err
+		}
 	}
 	if a.failedNow() {
 		return ErrFailed
@@ -483,7 +491,7 @@ func (a *Array) Close() error {
 	var err error
 	if !a.readOnly {
 		a.closed.Store(false)
-		err = a.sync()
+		err = a.sync(true)
 		a.closed.Store(true)
 		if err == nil && a.dirty.Load() {
 			a.mu.Lock()

@@ -11,10 +11,15 @@ package raid
 // Writes to stripes that hold nothing go in place directly (whole stripes,
 // zero-filled): tearing them loses nothing that was acknowledged.
 //
-// Flush makes in-place writes durable and then writes a checkpoint (the
+// A journaled write is durable once its record is: Flush has nothing to do
+// for it. A sync (Flush after an unjournaled write, Close, a full ring)
+// makes in-place writes durable and, when due, writes a checkpoint (the
 // highest sequence number whose record is in place and durable) to every
-// member; records at or below the checkpoint are never replayed. When no
-// record is in flight at a checkpoint, the rings start again at 0.
+// member; records at or below the checkpoint are never replayed, records
+// above it may be replayed over what is already in place, which rewrites
+// the same bytes, unless the stripe was since rewritten without a record:
+// then the sync must checkpoint past them (retireStripe). When no record is
+// in flight at a checkpoint, the rings start again at 0.
 
 import (
 	"bytes"
@@ -149,16 +154,18 @@ type journal struct {
 
 	mu       sync.Mutex // guards the fields below; held across checkpoint I/O
 	cond     *sync.Cond
-	seq      uint64          // last sequence number handed out
-	ckpt     uint64          // last checkpoint written
-	gen      uint64          // checkpoints written (picks the slot)
-	heads    []int64         // per role: next free byte of its ring
-	inflight map[uint64]bool // records appended, not yet in place
+	seq      uint64           // last sequence number handed out
+	ckpt     uint64           // last checkpoint written
+	gen      uint64           // checkpoints written (picks the slot)
+	heads    []int64          // per role: next free byte of its ring
+	inflight map[uint64]bool  // records appended, not yet in place
+	live     map[int64]uint64 // per stripe with records above the checkpoint: its newest record
+	retire   uint64           // the sync after an unjournaled rewrite of a live stripe checkpoints past this
 }
 
 func newJournal(a *Array, l *metaLayout) *journal {
 	j := &journal{a: a, l: l, uuid: a.master.SetUUID, ring: l.JournalSize - journalHdrSize,
-		heads: make([]int64, a.geo.disks), inflight: map[uint64]bool{}}
+		heads: make([]int64, a.geo.disks), inflight: map[uint64]bool{}, live: map[int64]uint64{}}
 	j.cond = sync.NewCond(&j.mu)
 	return j
 }
@@ -198,6 +205,7 @@ func (j *journal) append(rec *jrecord, targets []int) error {
 		j.heads[r] += size
 	}
 	j.inflight[rec.seq] = true
+	j.live[rec.stripe] = rec.seq
 	j.mu.Unlock()
 
 	b := rec.encode(j.uuid)
@@ -232,6 +240,34 @@ func (j *journal) done(seq uint64) {
 	delete(j.inflight, seq)
 	j.cond.Broadcast()
 	j.mu.Unlock()
+}
+
+// retireStripe notes that stripe s was written in place without a record:
+// if records of s are above the checkpoint, replay would apply them over
+// the new content, so the next sync must checkpoint past them.
+func (j *journal) retireStripe(s int64) {
+	j.mu.Lock()
+	if q, ok := j.live[s]; ok {
+		j.retire = max(j.retire, q)
+	}
+	j.mu.Unlock()
+}
+
+// wantCheckpoint says whether a sync should checkpoint: a record must be
+// retired, or some ring is past half full (a full ring makes the next
+// writer checkpoint in its path).
+func (j *journal) wantCheckpoint() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.retire > j.ckpt {
+		return true
+	}
+	for _, h := range j.heads {
+		if h > j.ring/2 {
+			return true
+		}
+	}
+	return false
 }
 
 // appliedUpTo is the highest seq such that every record up to it is in place.
@@ -293,6 +329,11 @@ func (j *journal) writeCkptLocked(x uint64) error {
 	if x == j.seq && len(j.inflight) == 0 {
 		for i := range j.heads {
 			j.heads[i] = 0
+		}
+	}
+	for s, q := range j.live {
+		if q <= x {
+			delete(j.live, s)
 		}
 	}
 	return nil
