@@ -40,8 +40,9 @@ func TestAppend(t *testing.T) {
 	if !msgs[0].InternalDate.Equal(date) {
 		t.Errorf("INTERNALDATE = %v, want %v", msgs[0].InternalDate, date)
 	}
-	if f := msgs[0].Flags; len(f) != 2 || f[0] != imap.FlagSeen || f[1] != "$Sent" {
-		t.Errorf("FLAGS = %v", f)
+	// \Recent: this session is the first to see it.
+	if f := msgs[0].Flags; len(f) != 3 || f[0] != imap.FlagSeen || f[1] != "$Sent" || f[2] != `\Recent` {
+		t.Errorf("FLAGS = %v, want \\Seen $Sent \\Recent", f)
 	}
 	// The selected mailbox hears of its own APPEND at once.
 	cmd = c.Append("Sent", 3, nil)

@@ -11,6 +11,5 @@ func (s *session) Delete(name string) error {
 	if err := s.acct.DeleteMailbox(s.ctx(), name); err != nil {
 		return s.fail("delete", err)
 	}
-	s.srv.recent.forget(recentKey(s.acct.Name(), name))
 	return nil
 }

@@ -16,6 +16,5 @@ func (s *session) Rename(oldName, newName string, _ *imap.RenameOptions) error {
 	if err := s.acct.RenameMailbox(s.ctx(), oldName, newName); err != nil {
 		return s.fail("rename", err)
 	}
-	s.srv.recent.rename(s.acct.Name(), normName(oldName), normName(newName))
 	return nil
 }

@@ -16,6 +16,24 @@ func (s *session) Select(name string, opts *imap.SelectOptions) (*imap.SelectDat
 	name = normName(name)
 	w := s.acct.Watch(name)
 	msgs, st, err := s.acct.Messages(name, nil)
+	var kws []string
+	if err == nil {
+		// Every keyword ever used here, not only those on a message now
+		// (RFC 9051 section 7.3.5: FLAGS lists the defined flags).
+		kws, err = s.acct.Keywords(name)
+	}
+	var mark uint32
+	if err == nil {
+		var top uint32
+		if len(msgs) > 0 {
+			top = msgs[len(msgs)-1].UID
+		}
+		rev2 := s.conn != nil && s.conn.EnabledCaps().Has(imap.CapIMAP4rev2)
+		mark, err = s.selectRecent(name, top, !opts.ReadOnly && !rev2)
+		if rev2 {
+			mark = top // no \Recent in IMAP4rev2
+		}
+	}
 	if err != nil {
 		w.Close()
 		return nil, s.fail("select", err)
@@ -23,8 +41,8 @@ func (s *session) Select(name string, opts *imap.SelectOptions) (*imap.SelectDat
 	v := &selected{
 		srv:      s.srv,
 		conn:     s.conn,
+		acct:     s.acct,
 		name:     name,
-		key:      recentKey(s.acct.Name(), name),
 		readOnly: opts.ReadOnly,
 		w:        w,
 		uids:     make([]uint32, len(msgs)),
@@ -32,7 +50,9 @@ func (s *session) Select(name string, opts *imap.SelectOptions) (*imap.SelectDat
 		recent:   make(map[uint32]struct{}),
 		keywords: make(map[string]struct{}),
 	}
-	mark := s.srv.recent.selectMark(v.key, msgs, s.srv.start, !opts.ReadOnly)
+	for _, k := range kws {
+		v.keywords[k] = struct{}{}
+	}
 	var firstUnseen uint32
 	for i, m := range msgs {
 		v.uids[i] = m.UID

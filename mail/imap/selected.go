@@ -24,8 +24,8 @@ import (
 type selected struct {
 	srv      *Server
 	conn     *imapserver.Conn
+	acct     *store.Account
 	name     string // UTF-8, as the store spells it
-	key      string // recentMarks key
 	readOnly bool
 	w        *store.Watcher
 
@@ -34,6 +34,7 @@ type selected struct {
 	modseq   []uint64            // modseq[i] is the newest change of uids[i] the client was told of
 	maxUID   uint32              // highest UID ever in the view; older NEW events are stale
 	recent   map[uint32]struct{} // \Recent for this session
+	fresh    []uint32            // new UIDs not yet claimed for \Recent, ascending
 	keywords map[string]struct{} // keywords announced in FLAGS
 	pending  []store.Event       // taken from w, not yet applied
 	exists   bool                // an EXISTS is due
@@ -121,9 +122,7 @@ func (v *selected) add(m store.Message) {
 	if v.learn(m.Flags) {
 		v.flagsDue = true
 	}
-	if !v.readOnly && v.srv.recent.claim(v.key, m.UID) {
-		v.recent[m.UID] = struct{}{}
-	}
+	v.fresh = append(v.fresh, m.UID) // claimed before EXISTS is written
 	v.exists = true
 }
 
@@ -248,6 +247,7 @@ func (v *selected) flushExists(w *imapserver.UpdateWriter) error {
 		return nil
 	}
 	v.exists = false
+	v.claimFresh()
 	if err := w.WriteNumMessages(uint32(len(v.uids))); err != nil {
 		return err
 	}

@@ -70,9 +70,6 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 
-	recent *recentMarks
-	start  time.Time
-
 	// The library decides per server whether LOGIN is allowed (the
 	// connection is a *tls.Conn, or InsecureAuth) and whether STARTTLS is
 	// offered (TLSConfig set, connection not a *tls.Conn). We decide per
@@ -126,8 +123,6 @@ func New(st *store.Store, opts *Options) (*Server, error) {
 		st:        st,
 		opts:      o,
 		log:       o.Logger,
-		recent:    newRecentMarks(),
-		start:     time.Now(),
 		listeners: make(map[net.Listener]struct{}),
 	}
 	for i := range s.libs {

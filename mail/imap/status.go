@@ -67,7 +67,10 @@ func (s *session) numRecent(name string) (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	mark := s.srv.recent.selectMark(recentKey(s.acct.Name(), name), msgs, s.srv.start, false)
+	mark, err := s.acct.RecentMark(name)
+	if err != nil {
+		return 0, err
+	}
 	var n uint32
 	for _, m := range msgs {
 		if m.UID > mark {

@@ -37,10 +37,12 @@ func TestStore(t *testing.T) {
 	if u := r.ok("FETCH 2 FLAGS"); !has(u, `FLAGS (\Answered \Draft $Keep \Recent)`) {
 		t.Errorf("FETCH 2 FLAGS = %q", u)
 	}
-	// A new session lists the keywords in use in FLAGS and PERMANENTFLAGS
-	// ($Label1 is on no message any more).
+	// A new session lists the mailbox's keywords in FLAGS and
+	// PERMANENTFLAGS: $Label1 is on no message any more but stays defined
+	// (RFC 9051 section 2.3.2).
 	r2 := e.rawLogin(alice)
-	if u := r2.ok("SELECT INBOX"); !has(u, `PERMANENTFLAGS (\Seen \Answered \Flagged \Deleted \Draft $Keep \*)`) {
+	if u := r2.ok("SELECT INBOX"); !has(u, `* FLAGS (\Seen \Answered \Flagged \Deleted \Draft $Keep $Label1)`) ||
+		!has(u, `PERMANENTFLAGS (\Seen \Answered \Flagged \Deleted \Draft $Keep $Label1 \*)`) {
 		t.Errorf("SELECT after STORE = %q", u)
 	}
 	if _, st := r.do(`STORE 9 +FLAGS (\Seen)`); !strings.HasPrefix(st, "BAD") {

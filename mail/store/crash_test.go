@@ -33,6 +33,7 @@ type workload struct {
 // It stops at the first error (the power is gone).
 func (w workload) run(s *store.Store, after func(i int)) (int, error) {
 	rng := rand.New(rand.NewPCG(w.seed, 7))
+	rng2 := rand.New(rand.NewPCG(w.seed, 11)) // \Recent claims, apart so the rest stays as it was
 	mboxes := []string{"INBOX", "Archive", "Trash", "Work"}
 	var accts []*store.Account
 	step := func(i int) error {
@@ -50,6 +51,11 @@ func (w workload) run(s *store.Store, after func(i int)) (int, error) {
 			return nil
 		case i < 2*crashUsers:
 			return accts[i-crashUsers].CreateMailbox(ctx, "Work", "")
+		}
+		if i%6 == 5 {
+			a := accts[rng2.IntN(len(accts))]
+			_, _, err := a.ClaimRecent(ctx, mboxes[rng2.IntN(len(mboxes))], uint32(rng2.IntN(30)))
+			return err
 		}
 		a := accts[rng.IntN(len(accts))]
 		mbox := mboxes[rng.IntN(len(mboxes))]
@@ -131,7 +137,15 @@ func snapshotCached(t testing.TB, s *store.Store, cache map[string]string) strin
 			if err != nil {
 				t.Fatal(err)
 			}
-			fmt.Fprintf(&b, " %s uv=%d next=%d n=%d unseen=%d size=%d\n", mb.Name, st.UIDValidity, st.UIDNext, st.Messages, st.Unseen, st.Size)
+			mark, err := a.RecentMark(mb.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kws, err := a.Keywords(mb.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, " %s uv=%d next=%d n=%d unseen=%d size=%d recent=%d keywords=%v\n", mb.Name, st.UIDValidity, st.UIDNext, st.Messages, st.Unseen, st.Size, mark, kws)
 			for _, m := range msgs {
 				key := fmt.Sprint(u.Name, mb.Name, st.UIDValidity, m.UID)
 				if line, ok := cache[key]; ok {
@@ -166,10 +180,7 @@ func crashBase(t testing.TB) []byte {
 }
 
 func TestCrashAtEveryWrite(t *testing.T) {
-	w := workload{seed: 2, ops: 120}
-	if testing.Short() {
-		w.ops = 120
-	}
+	w := workload{seed: 2, ops: 140}
 	base := crashBase(t)
 	// Reference run: the state after each op and the writes it took.
 	ref := storetest.NewPowerCut(base, 64<<10, 0, 1)
