@@ -13,6 +13,8 @@ import (
 
 // Data delivers an SMTP message: one answer for all recipients.
 func (ss *session) Data(r io.Reader) error {
+	r, finish := ss.messageReader(r)
+	defer finish()
 	errs := ss.deliver(r)
 	var failed, ok int
 	var first error
@@ -43,6 +45,8 @@ func (ss *session) Data(r io.Reader) error {
 // LMTPData delivers an LMTP message and answers per recipient
 // (RFC 2033 section 4.2).
 func (ss *session) LMTPData(r io.Reader, status gosmtp.StatusCollector) error {
+	r, finish := ss.messageReader(r)
+	defer finish()
 	errs := ss.deliver(r)
 	for i, rc := range ss.rcpt {
 		status.SetStatus(rc.addr, errs[i])

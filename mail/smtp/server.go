@@ -40,6 +40,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for Received dates; nil: time.Now.
 	Now func() time.Time
+
+	byteData bool // tests and benchmarks: DATA through go-smtp's reader
 }
 
 // Server is an SMTP or LMTP server delivering into a Backend.
@@ -111,7 +113,7 @@ func New(be Backend, opts *Options) (*Server, error) {
 
 // Serve accepts connections on l (TCP or a Unix socket) until Close.
 func (s *Server) Serve(l net.Listener) error {
-	err := s.srv.Serve(&limitListener{Listener: l, conns: s.opts.Conns, log: s.log})
+	err := s.srv.Serve(&limitListener{Listener: l, conns: s.opts.Conns, log: s.log, timeout: s.opts.Timeout, byteData: s.opts.byteData})
 	if errors.Is(err, gosmtp.ErrServerClosed) {
 		return ErrServerClosed
 	}
@@ -129,11 +131,13 @@ func (s *Server) Close() error {
 }
 
 // limitListener answers a connection past its address's limit with 421 and
-// closes it.
+// closes it, and gives go-smtp every other connection as a lineConn.
 type limitListener struct {
 	net.Listener
-	conns *limits.Conns
-	log   *slog.Logger
+	conns    *limits.Conns
+	log      *slog.Logger
+	timeout  time.Duration
+	byteData bool // Options.byteData: lineConns that pass bytes through
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -144,23 +148,19 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		release, ok := l.conns.Acquire(nc.RemoteAddr())
 		if ok {
-			return &releaseConn{Conn: nc, release: release}, nil
+			lc := newLineConn(nc, release, l.timeout)
+			lc.passthrough = l.byteData
+			return lc, nil
 		}
 		l.log.Warn("too many connections", "remote", nc.RemoteAddr().String())
-		nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		fmt.Fprint(nc, "421 4.7.0 too many connections from your address\r\n")
-		nc.Close()
+		// Answered on its own goroutine so that a client that does not
+		// read cannot hold up the accept loop.
+		go func() {
+			nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprint(nc, "421 4.7.0 too many connections from your address, try again later\r\n")
+			nc.Close()
+		}()
 	}
-}
-
-type releaseConn struct {
-	net.Conn
-	release func()
-}
-
-func (c *releaseConn) Close() error {
-	c.release()
-	return c.Conn.Close()
 }
 
 // logAdapter gives go-smtp's own messages to slog.

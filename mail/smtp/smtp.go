@@ -10,7 +10,9 @@
 //     here with 550 5.7.1 (no relaying), a disabled account with 550 5.2.1.
 //   - The size limit is advertised (EHLO SIZE, RFC 1870), a MAIL FROM SIZE=
 //     above it is refused, and a longer DATA is cut off with 552 5.3.4 and
-//     stored nowhere. A recipient whose quota cannot take the message is
+//     stored nowhere; a message of exactly the limit is taken (go-smtp's
+//     own reader refuses that one too; after STARTTLS, where its reader is
+//     used, it still does). A recipient whose quota cannot take the message is
 //     refused at RCPT (452 4.2.2 while it is full, 552 5.2.2 if the message
 //     is larger than the whole quota).
 //   - "250" is answered only once the message is durable in the store
@@ -20,7 +22,10 @@
 //   - Each delivered copy starts with Return-Path, Delivered-To and a
 //     Received field (RFC 5321 section 4.4; with the TLS version and cipher
 //     when the session used TLS), then the message exactly as received.
-//   - Messages are streamed: DATA goes straight into the store's append. For
+//   - Messages are streamed: DATA goes straight into the store's append,
+//     read from the connection in 64 KiB blocks rather than go-smtp's byte
+//     at a time (dataconn.go), with dots unstuffed and the size limit
+//     counted on the way. For
 //     a second recipient the copy already stored is read back from the store
 //     (Reopener) behind that recipient's own trace fields, so nothing is
 //     held whole in memory or spooled outside the store.
