@@ -249,13 +249,13 @@ func (a *Array) addBadBlocks(sl *slot, bad []Range) error {
 	sl.bad = all
 	m := sl.m
 	a.mu.Unlock()
-	if m == nil {
-		return nil
+	if m == nil || a.readOnly {
+		return nil // listed for this assembly only
 	}
 	if err := a.writeBadBlockLog(m, all); err != nil {
 		return err
 	}
-	if was == 0 && len(all) > 0 && !a.readOnly {
+	if was == 0 && len(all) > 0 {
 		return a.writeSuperblocks(false)
 	}
 	return nil

@@ -119,6 +119,9 @@ func TestBadBlocksReadReconstructs(t *testing.T) {
 			if got := onlyBad(t, b); !slices.Equal(got, []Range{bad}) {
 				t.Fatalf("after reassembly BadBlocks = %v, want %v", got, []Range{bad})
 			}
+			if got := b.Status().Members[r].BadBytes; got != bad.Len {
+				t.Errorf("Status: role %d BadBytes = %d, want %d", r, got, bad.Len)
+			}
 			vol := s*g.stripeSize() + 1*g.chunk + 4096
 			if got := mustRead(t, b, vol, int(bad.Len)); !bytes.Equal(got, f.want[vol:vol+bad.Len]) {
 				t.Fatalf("the listed range read back wrong (zeros: %v)", !bytes.ContainsFunc(got, func(c rune) bool { return c != 0 }))

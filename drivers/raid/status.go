@@ -29,6 +29,10 @@ type MemberStatus struct {
 	Rebuilt int64
 	// Err says why a member failed in this assembly (the I/O error), if it did.
 	Err string
+	// BadBytes is the bytes its bad-block log lists (Array.BadBlocks has
+	// the ranges): never read as data, reconstructed from the others while
+	// parity covers them.
+	BadBytes int64
 }
 
 // Status returns the array's state now.
@@ -43,7 +47,7 @@ func (a *Array) Status() Status {
 	}
 	inSync, rebuilding := 0, 0
 	for r, s := range a.roles {
-		ms := MemberStatus{Role: r, Device: s.name, State: s.state, Events: s.events, Err: s.err}
+		ms := MemberStatus{Role: r, Device: s.name, State: s.state, Events: s.events, Err: s.err, BadBytes: rangeBytes(s.bad)}
 		if s.m != nil {
 			ms.DeviceUUID = formatUUID(s.deviceUUID)
 			if s.state == MemberInSync || s.state == MemberRebuilding {
@@ -63,7 +67,7 @@ func (a *Array) Status() Status {
 	}
 	for _, s := range a.spares {
 		st.Members = append(st.Members, MemberStatus{Role: -1, Device: s.name,
-			DeviceUUID: formatUUID(s.deviceUUID), State: s.state, Events: s.events, Err: s.err})
+			DeviceUUID: formatUUID(s.deviceUUID), State: s.state, Events: s.events, Err: s.err, BadBytes: rangeBytes(s.bad)})
 	}
 	switch {
 	case inSync < a.geo.data:
@@ -76,4 +80,13 @@ func (a *Array) Status() Status {
 		st.State = StateClean
 	}
 	return st
+}
+
+// rangeBytes is the bytes rs cover.
+func rangeBytes(rs []Range) int64 {
+	var n int64
+	for _, r := range rs {
+		n += r.Len
+	}
+	return n
 }
