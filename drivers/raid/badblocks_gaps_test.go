@@ -387,3 +387,37 @@ func smallFixture(t *testing.T, level, n, spares, rows int, seed uint64) *fixtur
 	}
 	return f
 }
+
+func TestBadRangeArithmetic(t *testing.T) {
+	list := []Range{{1024, 1024}, {4096, 2048}}
+	for _, tc := range []struct {
+		name       string
+		off, n     int64
+		overlaps   bool
+		rest       []Range
+		subtracted bool
+	}{
+		{"before", 0, 1024, false, list, false},
+		{"between", 2048, 2048, false, list, false},
+		{"first whole", 1024, 1024, true, []Range{{4096, 2048}}, true},
+		{"covers both", 0, 8192, true, nil, true},
+		{"middle of second", 4608, 512, true, []Range{{1024, 1024}, {4096, 512}, {5120, 1024}}, true},
+		{"whole units only", 4097, 1535, true, []Range{{1024, 1024}, {4096, 512}, {5632, 512}}, true},
+		{"less than a unit", 1100, 300, true, list, false},
+		{"last byte", 6143, 1, true, list, false},
+		{"after", 6144, 100, false, list, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := overlaps(list, tc.off, tc.n); got != tc.overlaps {
+				t.Errorf("overlaps(%d, %d) = %v, want %v", tc.off, tc.n, got, tc.overlaps)
+			}
+			rest, ok := subtract(list, tc.off, tc.n, 512)
+			if ok != tc.subtracted || !slices.Equal(rest, tc.rest) {
+				t.Errorf("subtract(%d, %d) = %v, %v; want %v, %v", tc.off, tc.n, rest, ok, tc.rest, tc.subtracted)
+			}
+		})
+	}
+	if got, want := roundOut([]Range{{100, 10}, {600, 1000}}, 512), []Range{{0, 2048}}; !slices.Equal(got, want) {
+		t.Errorf("roundOut = %v, want %v", got, want)
+	}
+}
