@@ -25,6 +25,7 @@ func sampleRecords() []rec {
 		mkrec(&recCopyP{acct: 1, src: 2, dst: 3, move: true, pairs: []uidPair{{1, 5}, {2, 6}}}),
 		mkrec(&recFlagsP{acct: 1, mbox: 2, op: FlagsReplace, bits: bitDeleted, kws: []string{"Work"}, uids: UIDSet{{1, 0}}, unchangedSince: 9}),
 		mkrec(&recExpungeP{acct: 1, mbox: 2, onlyDeleted: true}),
+		mkrec(&recRecentP{acct: 1, mbox: 2, mark: 41}),
 		mkrec(&recCkptDirP{replay: logPos{seg: 1, off: 64, segSeq: 2, seq: 10}, total: 3, dataCRC: 5, extents: []extent{{1 << 20, 4096}}}),
 		{typ: recSeal, p: seal{firstSeq: 1, lastSeq: 9, next: 3, dataCRC: 77}.marshal()},
 	}
@@ -97,15 +98,65 @@ func sampleCheckpoint(t testing.TB) []byte {
 	a := &account{id: 1, name: "a@x.org", hash: "h", quota: 10, mailboxes: map[uint32]*mailbox{},
 		byName: map[string]*mailbox{}, subs: map[string]bool{"INBOX": true}}
 	st.accounts[1], st.byName[a.name] = a, a
-	mb := &mailbox{id: 1, acct: a, name: "INBOX", uidValidity: 5, uidNext: 1, keywords: []string{"Work"}}
+	mb := &mailbox{id: 1, acct: a, name: "INBOX", uidValidity: 5, uidNext: 1, keywords: []string{"Work", "$Gone"}}
 	a.mailboxes[1], a.byName["INBOX"] = mb, mb
 	b := &blob{off: 8192, reclen: 64, size: 5}
 	for uid := uint32(1); uid <= 3; uid++ {
 		s.insertMsg(mb, msg{uid: uid, flags: bitSeen, kw: 1, date: time.Now().Unix(), modseq: uint64(uid), blob: b})
 	}
+	mb.recent = 2
 	st.aliases["@x.org"] = 1
 	st.settings["k"] = []byte("v")
 	return s.encodeCheckpoint()
+}
+
+// checkpointV1 is a checkpoint as written before the \Recent mark
+// ("PVCKPT01"): one account, INBOX with UIDNEXT 4 and no messages.
+func checkpointV1() []byte {
+	e := enc{b: []byte(ckptMagicV1)}
+	e.uv(2)                   // next account id
+	e.uv(2)                   // next mailbox id
+	e.uv(0)                   // settings
+	e.uv(0)                   // bodies
+	e.uv(1)                   // accounts
+	e.uv(1)                   // id
+	e.str("a@x.org")          // address
+	e.str("h")                // hash
+	e.uv(0)                   // quota
+	e.u8(0)                   // disabled
+	e.strs(nil)               // subscriptions
+	e.uv(1)                   // mailboxes
+	e.uv(1)                   // id
+	e.str("INBOX")            // name
+	e.str("")                 // special-use
+	e.uv(5)                   // UIDVALIDITY
+	e.uv(4)                   // UIDNEXT
+	e.uv(9)                   // HIGHESTMODSEQ
+	e.strs([]string{"$Kept"}) // keywords
+	e.uv(0)                   // messages
+	e.uv(0)                   // aliases
+	return e.b
+}
+
+// A PVCKPT01 checkpoint opens: nothing in it is recent (its mark is
+// UIDNEXT-1), and it is written back as PVCKPT02 with that mark.
+func TestCheckpointV1(t *testing.T) {
+	st, err := decodeCheckpoint(checkpointV1())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := st.accounts[1].byName["INBOX"]
+	if mb.recent != 3 || mb.recentRes != 3 || len(mb.keywords) != 1 {
+		t.Fatalf("v1 INBOX: recent %d/%d, keywords %v; want 3 and [$Kept]", mb.recent, mb.recentRes, mb.keywords)
+	}
+	again := (&Store{st: st}).encodeCheckpoint()
+	if string(again[:len(ckptMagic)]) != ckptMagic {
+		t.Fatalf("re-encoded as %q", again[:len(ckptMagic)])
+	}
+	st2, err := decodeCheckpoint(again)
+	if err != nil || st2.accounts[1].byName["INBOX"].recent != 3 {
+		t.Fatalf("v2 round trip: %v", err)
+	}
 }
 
 func TestCheckpointRoundTrip(t *testing.T) {
@@ -127,6 +178,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 // accepts re-encodes to something it accepts again.
 func FuzzDecodeCheckpoint(f *testing.F) {
 	f.Add(sampleCheckpoint(f))
+	f.Add(checkpointV1())
 	f.Add([]byte(ckptMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := decodeCheckpoint(data)

@@ -249,18 +249,15 @@ func (s *Store) replay(p logPos) error {
 			return fmt.Errorf("store: read segment %d: %w", r.seg, err)
 		}
 		r.hdr = r.segHeader(r.buf)
+		if err := r.reused(off); err != nil {
+			return err
+		}
 		if off == 0 {
 			if r.hdr == nil || r.hdr.firstSeq != r.expected {
 				return r.end(0)
 			}
 			off = segHeaderSize
 		} else if r.hdr == nil {
-			if h := s.segHeaderAt(r.seg); h != nil && h.segSeq != r.segSeq {
-				// Intact but of a later use of the segment: this
-				// checkpoint's log is gone, and replaying another
-				// log's records onto it would open a wrong state.
-				return fmt.Errorf("store: segment %d was reused after the checkpoint (sequence %d, want %d)", r.seg, h.segSeq, r.segSeq)
-			}
 			s.problem(Problem{Offset: s.segOff(r.seg), Detail: fmt.Sprintf("segment %d header damaged", r.seg)})
 		}
 		s.segSeq[r.seg] = r.segSeq
@@ -281,6 +278,26 @@ func (s *Store) replay(p logPos) error {
 			return fmt.Errorf("store: segment %d sealed without a next segment", r.seg)
 		}
 	}
+}
+
+// reused reports a segment that the log continues into (replay starts at
+// off, or a seal names it) but whose intact header is that of a later use:
+// the log this replay needs is gone, and applying another stretch of the
+// log onto this checkpoint would open a wrong state. A header of an earlier
+// use at offset 0 is the end of the log (the next segment, reserved but not
+// yet written).
+func (r *replayer) reused(off int64) error {
+	if r.hdr != nil {
+		return nil
+	}
+	h, err := parseSegHeader(r.buf)
+	if err != nil || h.uuid != r.s.uuid || h.index != r.seg || h.segSeq == r.segSeq {
+		return nil
+	}
+	if h.segSeq > r.segSeq || off != 0 {
+		return fmt.Errorf("store: segment %d was reused since the checkpoint (sequence %d, want %d)", r.seg, h.segSeq, r.segSeq)
+	}
+	return nil
 }
 
 // segHeader returns the segment header in b if it belongs here, else nil.
