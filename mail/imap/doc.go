@@ -12,6 +12,12 @@
 // and Idle turn into EXISTS, EXPUNGE, FETCH FLAGS and FLAGS responses when
 // RFC 9051 section 7.5.1 allows them.
 //
+// \Recent, for IMAP4rev1 clients, comes from the store's durable per-mailbox
+// mark (recent.go): SELECT and new mail in a selected mailbox claim, EXAMINE
+// and STATUS only look, so it survives restarts. FLAGS and PERMANENTFLAGS
+// list the mailbox's keywords as the store keeps them, including those no
+// message carries any more.
+//
 // Messages are streamed from the store: FETCH scans a message's MIME
 // structure once (mime.go) into byte ranges and copies the requested range
 // to the client, BINARY decodes on the fly, SEARCH decodes text parts and

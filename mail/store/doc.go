@@ -20,8 +20,18 @@
 // is kept in memory. It is rebuilt at Open from the newest checkpoint (the
 // serialised index, itself written to the log) and the log after it.
 // Checkpoints are written periodically, after enough metadata, by
-// compaction and at Close. Compaction copies the live bodies out of mostly
-// dead segments, checkpoints and discards the freed segments on the volume.
+// compaction and at Close, and the superblock, in two slots, names the
+// newest and the one before it. Compaction copies the live bodies out of
+// mostly dead segments, checkpoints and discards the freed segments on the
+// volume. A segment is reused only once both slots' checkpoints are past
+// it, so that when the newest checkpoint is unreadable the store opens
+// from the older one and replays the log after it with nothing missing.
+//
+// For IMAP4rev1's \Recent the store keeps per mailbox the highest UID some
+// session has claimed (Account.ClaimRecent, a recent record); claims are
+// atomic and durable, and change no modseq. Each mailbox also keeps every
+// keyword ever used in it (Account.Keywords), so that IMAP can announce
+// keywords no message carries any more.
 //
 // Changes are applied to the index only once durable, by the writer, under
 // a lock held for memory work only; watchers (IMAP IDLE, other sessions) get
@@ -43,5 +53,7 @@
 // and 4096; segments start with a 64-byte "PVSEG001" header; records have a
 // 32-byte "PVR1" header (type, batch framing, payload length, sequence,
 // payload CRC, header CRC keyed with the store UUID) and a payload padded to
-// 8 bytes; a checkpoint is "PVCKPT01" and the index in varints.
+// 8 bytes (type 19, recent: uv account, uv mailbox, uv mark); a checkpoint
+// is "PVCKPT02" and the index in varints, each mailbox with its keyword
+// table and \Recent mark ("PVCKPT01", without the mark, is still read).
 package store
