@@ -1,14 +1,12 @@
 package appliance
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/postvault/postvault/mail/limits"
 	"github.com/postvault/postvault/mail/store"
@@ -122,9 +120,7 @@ func (ap *Appliance) authorize(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, fmt.Sprintf("too many failed logins, try again in %d seconds", secs), http.StatusTooManyRequests)
 		return false
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
-	defer cancel()
-	acct, err := ap.store.Authenticate(ctx, user, pass, r.RemoteAddr)
+	acct, err := ap.store.Authenticate(r.Context(), user, pass, r.RemoteAddr)
 	switch {
 	case errors.Is(err, store.ErrAuthFailed):
 		ap.logins.Failed(remote, user)

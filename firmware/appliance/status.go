@@ -71,8 +71,12 @@ func (ap *Appliance) serveHTTP(want Listen, tlsConf *tls.Config) error {
 		}
 		ls = append(ls, l)
 	}
+	// WriteTimeout runs from the request's headers to the end of the
+	// answer, the password check included, which takes long when many
+	// logins of every protocol hash at once: generous, so that a slow
+	// check still gets its answer rather than a closed connection.
 	ap.httpSrv = &http.Server{Handler: ap.statusHandler(), ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: time.Minute, WriteTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
+		ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 	for _, l := range ls {
 		ap.wg.Add(1)
 		go func() {
