@@ -279,19 +279,20 @@ func (a *Array) loadMeta() error {
 // replay applies the journal records above the newest checkpoint: in place
 // when writable, in memory (overlay) when read-only.
 func (a *Array) replay(rings map[int]Member) error {
-	recs, ckpt, err := scanJournal(rings, a.meta, a.master.SetUUID, a.geo.disks)
+	recs, ckpt, seen, err := scanJournal(rings, a.meta, a.master.SetUUID, a.geo.disks)
 	if err != nil {
 		return err
 	}
-	a.jr.seq, a.jr.ckpt = ckpt, ckpt
+	// New records number above every piece in the rings, replayed or not.
+	a.jr.seq, a.jr.ckpt = max(ckpt, seen), ckpt
 	var valid []*jrecord
 	for _, r := range recs {
-		if r.stripe >= a.geo.stripes || r.hi > a.geo.chunk {
+		if r.stripe >= a.geo.stripes {
 			continue
 		}
 		ok := true
 		for _, e := range r.entries {
-			ok = ok && int(e.role) < a.geo.disks
+			ok = ok && int(e.role) < a.geo.disks && e.hi <= a.geo.chunk
 		}
 		if ok {
 			valid = append(valid, r)
@@ -305,10 +306,18 @@ func (a *Array) replay(rings map[int]Member) error {
 		}
 		return nil
 	}
+	type hole struct {
+		stripe int64
+		e      jentry
+	}
+	var holes []hole
 	for _, r := range valid {
 		for i, e := range r.entries {
 			if m := a.writable(int(e.role)); m != nil {
-				if _, err := m.WriteAt(r.payload(i), a.geo.memberOffset(r.stripe, r.lo)); err != nil {
+				if r.data[i] == nil {
+					// Its ring could not be read: its chunk may be torn.
+					holes = append(holes, hole{r.stripe, e})
+				} else if _, err := m.WriteAt(r.data[i], a.geo.memberOffset(r.stripe, e.lo)); err != nil {
 					a.failMember(int(e.role), err)
 					continue
 				}
@@ -317,7 +326,24 @@ func (a *Array) replay(rings map[int]Member) error {
 		}
 		a.used.markUsed(r.stripe*a.geo.stripeSize(), a.geo.stripeSize())
 	}
-	if len(valid) == 0 {
+	// Chunks of members whose piece could not be read are rebuilt from the
+	// rest of their stripe, now that every record is in place.
+	for _, h := range holes {
+		r := int(h.e.role)
+		shards, err := a.readShardsLocked(h.stripe, h.e.lo, h.e.hi, r)
+		if err != nil {
+			a.failMember(r, err)
+			continue
+		}
+		for i := range a.geo.disks {
+			if a.geo.roleOf(h.stripe, i) == r {
+				if err := a.writeShardLocked(r, h.stripe, h.e.lo, shards[i]); err != nil {
+					break // writeShardLocked failed the member
+				}
+			}
+		}
+	}
+	if a.jr.seq == ckpt {
 		return nil
 	}
 	if err := a.syncMeta(); err != nil {

@@ -36,9 +36,11 @@
 //	                  and sizes, array UUID, CRC32C @4092
 //	28672  .. 32767   rebuild/scrub checkpoint area
 //	32768  ..         journal: 2 checkpoint slots "PVJCKPT1" (seq u64), then
-//	                  a ring of records "PVJREC01": seq, stripe, lo, hi,
-//	                  entries (role, CRC32C of the new chunk), array UUID,
-//	                  CRC32C, then bytes [lo,hi) of each changed chunk
+//	                  a ring of record pieces "PVJREC02": seq, stripe,
+//	                  piece index, entries (role, CRC32C of the new chunk,
+//	                  lo, hi), array UUID, CRC32C, then bytes [lo,hi) of
+//	                  the piece's own chunk (each piece sits on the member
+//	                  of its chunk)
 //	then              CRC32C of each chunk of this member, u32 per row
 //	then              the used map (usedmap.go)
 //	data_offset ..    chunks; row s at data_offset + s*chunk
@@ -50,9 +52,9 @@
 // # Writes
 //
 // A write to a stripe that holds data first puts the stripe's new bytes for
-// every chunk it changes (data, P, Q) in one journal record on parity+1
-// members, flushed, then writes in place; assembly replays records above the
-// last checkpoint. Writes to stripes that hold nothing (never written or
+// every chunk it changes (data, P, Q) in one journal record, a piece per
+// chunk in the ring of that chunk's member, flushed, then writes in place;
+// assembly replays records above the last checkpoint. Writes to stripes that hold nothing (never written or
 // discarded) go in place whole, without a record. A journaled write is
 // durable when WriteAt returns; Flush syncs (checksums, used map, every
 // member flushed, a journal checkpoint when one is due) only after writes

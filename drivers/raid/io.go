@@ -263,13 +263,14 @@ func (a *Array) writeStripe(s, in int64, data []byte) error {
 		}
 	}
 	copy(buf[in:], data) // data shards are contiguous at the front of buf
-	changed, lo, hi := a.changedShards(in, int64(len(data)), used)
+	changed := a.changedShards(in, int64(len(data)), used)
 	if cached && !full {
-		// Parity outside [lo, hi) is already right: encode the rows
-		// that changed only.
+		// Parity outside the rows that changed is already right: encode
+		// those rows only (the parity entries' range is their union).
+		plo, phi := changed[len(changed)-1].lo, changed[len(changed)-1].hi
 		rows := make([][]byte, g.disks)
 		for i := range rows {
-			rows[i] = shards[i][lo:hi]
+			rows[i] = shards[i][plo:phi]
 		}
 		if err := a.codec.encode(rows); err != nil {
 			return err
@@ -277,27 +278,21 @@ func (a *Array) writeStripe(s, in int64, data []byte) error {
 	} else if err := a.codec.encode(shards); err != nil {
 		return err
 	}
-	rec := &jrecord{stripe: s, lo: lo, hi: hi}
-	for _, i := range changed {
-		rec.entries = append(rec.entries, jentry{role: uint16(g.roleOf(s, i)), crc: crc32c(shards[i])})
+	rec := &jrecord{stripe: s}
+	for _, c := range changed {
+		rec.entries = append(rec.entries, jentry{role: uint16(g.roleOf(s, c.i)), crc: crc32c(shards[c.i]), lo: c.lo, hi: c.hi})
+		rec.data = append(rec.data, shards[c.i][c.lo:c.hi])
 	}
 	if used {
-		n := hi - lo
-		plen := int64(len(changed)) * n
-		rec.raw = make([]byte, jhdrSize+roundUp(plen, metaAlign))
-		for k, i := range changed {
-			copy(rec.raw[jhdrSize+int64(k)*n:], shards[i][lo:hi])
-		}
-		rec.data = rec.raw[jhdrSize : jhdrSize+plen]
-		if err := a.jr.append(rec, a.journalTargets(rec)); err != nil {
+		if err := a.jr.append(rec); err != nil {
 			return err
 		}
 		defer a.jr.done(rec.seq)
 	}
-	for k, i := range changed {
-		r := g.roleOf(s, i)
+	for k, c := range changed {
+		r := g.roleOf(s, c.i)
 		if m := a.writable(r); m != nil {
-			if _, err := m.WriteAt(shards[i][lo:hi], g.memberOffset(s, lo)); err != nil {
+			if _, err := m.WriteAt(shards[c.i][c.lo:c.hi], g.memberOffset(s, c.lo)); err != nil {
 				a.failMember(r, err)
 				continue
 			}
@@ -319,51 +314,35 @@ func (a *Array) writeStripe(s, in int64, data []byte) error {
 	return nil
 }
 
-// changedShards lists the shards a write of n bytes at in changes and the
-// byte range of the chunk it covers, rounded out to 4 KiB. A stripe that
-// holds nothing is written whole.
-func (a *Array) changedShards(in, n int64, used bool) ([]int, int64, int64) {
-	g := a.geo
-	var out []int
-	if !used {
-		for i := range g.disks {
-			out = append(out, i)
-		}
-		return out, 0, g.chunk
-	}
-	first, last := int(in/g.chunk), int((in+n-1)/g.chunk)
-	lo, hi := in%g.chunk, (in+n-1)%g.chunk+1
-	if first != last {
-		lo, hi = 0, g.chunk // the union of [x, chunk) and [0, y) spans the chunk
-	}
-	for i := first; i <= last; i++ {
-		out = append(out, i)
-	}
-	for i := g.data; i < g.disks; i++ {
-		out = append(out, i)
-	}
-	lo = lo &^ (metaAlign - 1)
-	hi = min(roundUp(hi, metaAlign), g.chunk)
-	return out, lo, hi
+// shardRange is bytes [lo, hi) of shard i (stripe order: data, P, Q).
+type shardRange struct {
+	i      int
+	lo, hi int64
 }
 
-// journalTargets picks the parity+1 members that keep a record, so that a
-// copy survives the loss of as many members as parity covers: the
-// writable members it changes first (their heads are busy with this
-// stripe anyway), then others.
-func (a *Array) journalTargets(rec *jrecord) []int {
-	var out []int
-	in := map[int]bool{}
-	for _, e := range rec.entries {
-		if len(out) < a.geo.parity+1 && a.writable(int(e.role)) != nil {
-			out = append(out, int(e.role))
-			in[int(e.role)] = true
+// changedShards lists the shards a write of n bytes at in changes, each
+// with the byte range of its chunk, rounded out to 4 KiB: a data chunk the
+// part of the write it holds, P and Q (last) the union of those rows. A
+// stripe that holds nothing is written whole.
+func (a *Array) changedShards(in, n int64, used bool) []shardRange {
+	g := a.geo
+	var out []shardRange
+	if !used {
+		for i := range g.disks {
+			out = append(out, shardRange{i, 0, g.chunk})
 		}
+		return out
 	}
-	for r := 0; r < a.geo.disks && len(out) < a.geo.parity+1; r++ {
-		if !in[r] && a.writable(r) != nil {
-			out = append(out, r)
-		}
+	plo, phi := g.chunk, int64(0)
+	for k := in / g.chunk; k <= (in+n-1)/g.chunk; k++ {
+		lo := max(in, k*g.chunk) - k*g.chunk
+		hi := min(in+n, (k+1)*g.chunk) - k*g.chunk
+		lo, hi = lo&^(metaAlign-1), min(roundUp(hi, metaAlign), g.chunk)
+		out = append(out, shardRange{int(k), lo, hi})
+		plo, phi = min(plo, lo), max(phi, hi)
+	}
+	for i := g.data; i < g.disks; i++ {
+		out = append(out, shardRange{i, plo, phi})
 	}
 	return out
 }

@@ -2,12 +2,15 @@ package raid
 
 // The journal closes the RAID write hole. A write to a stripe that holds
 // data (its stripeUse bit is set) first stores the stripe's new bytes, for
-// every chunk the write changes (data, P, Q), as one record in the journal
-// ring of parity+1 members, flushes those members, and only then writes in
-// place. A crash can tear the in-place writes, but then every record copy is
-// durable and assembly replays the record, making the stripe consistent
-// before any member is reconstructed from it. A crash before the record is
-// durable leaves the stripe as it was: the in-place writes had not begun.
+// every chunk the write changes (data, P, Q), as one record: a piece per
+// chunk in the journal ring of that chunk's own member. It flushes those
+// members and only then writes in place. A crash can tear the in-place
+// writes, but then every piece is durable and assembly replays the record
+// from the pieces on the surviving members, which with the unchanged chunks
+// determine the new stripe, before any member is reconstructed from it. A
+// crash before every piece is durable leaves the stripe as it was: the
+// in-place writes had not begun, and replay drops a record with a piece
+// missing from a readable ring.
 // Writes to stripes that hold nothing go in place directly (whole stripes,
 // zero-filled): tearing them loses nothing that was acknowledged.
 //
@@ -25,71 +28,74 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 )
 
 const (
-	jrecMagic  = "PVJREC01"
+	jrecMagic  = "PVJREC02"
 	jckptMagic = "PVJCKPT1"
 	jhdrSize   = 4096
-	jentrySize = 8
-	jentryBase = 72
+	jentrySize = 16
+	jentryBase = 56
 	jmaxEntry  = (jhdrSize - 4 - jentryBase) / jentrySize
 )
 
-// journalRecordMax is the largest record for disks members of chunk bytes.
+// journalRecordMax bounds the ring space one write needs on a member of an
+// array of disks members of chunk bytes (used to size the ring at create;
+// a piece needs jhdrSize + chunk at most).
 func journalRecordMax(disks int, chunk int64) int64 {
 	return jhdrSize + roundUp(int64(disks)*chunk, metaAlign)
 }
 
+// jentry is one chunk a record changes: bytes [lo, hi) of role's chunk.
 type jentry struct {
-	role uint16
-	crc  uint32 // CRC32C of the whole new chunk
+	role   uint16
+	crc    uint32 // CRC32C of the whole new chunk
+	lo, hi int64
 }
 
-// jrecord is one journal record: bytes [lo, hi) of the new chunk of each
-// entry's role in stripe s.
+// jrecord is one journaled write of stripe s: the new bytes of every chunk
+// it changes. On the media it is split into pieces, one per entry, each in
+// the ring of the member that entry's chunk lives on, all sharing one
+// header (the entries) and each carrying its own entry's bytes. One copy of
+// each chunk's new bytes suffices: after a crash, the pieces on surviving
+// members and the chunks the write did not change are a consistent stripe
+// (see replayable).
 type jrecord struct {
 	seq     uint64
 	stripe  int64
-	lo, hi  int64
 	entries []jentry
-	data    []byte // len(entries) * (hi-lo)
-	raw     []byte // if set: size() bytes with data at raw[jhdrSize:]; encode fills its header
+	data    [][]byte // per entry: bytes [lo, hi) of its new chunk; nil for a piece not found
 }
 
-func (r *jrecord) payload(i int) []byte {
-	n := r.hi - r.lo
-	return r.data[int64(i)*n : int64(i+1)*n]
+// pieceSize is the ring bytes of entry i's piece.
+func (r *jrecord) pieceSize(i int) int64 {
+	return jhdrSize + roundUp(r.entries[i].hi-r.entries[i].lo, metaAlign)
 }
 
-func (r *jrecord) size() int64 { return jhdrSize + roundUp(int64(len(r.data)), metaAlign) }
-
-// encode lays the record out as it sits in a ring (see docs/raid-format.md).
-func (r *jrecord) encode(uuid [16]byte) []byte {
-	b := r.raw
-	if b == nil {
-		b = make([]byte, r.size())
-		copy(b[jhdrSize:], r.data)
-	} else {
-		clear(b[:jhdrSize])
-	}
+// encodePiece lays out entry i's piece as it sits in a ring (see
+// docs/raid-format.md).
+func (r *jrecord) encodePiece(i int, uuid [16]byte) []byte {
+	b := make([]byte, r.pieceSize(i))
 	le := binary.LittleEndian
 	copy(b, jrecMagic)
 	le.PutUint64(b[8:], r.seq)
 	le.PutUint64(b[16:], uint64(r.stripe))
-	le.PutUint64(b[24:], uint64(r.lo))
-	le.PutUint64(b[32:], uint64(r.hi))
-	le.PutUint32(b[40:], uint32(len(r.entries)))
-	le.PutUint64(b[48:], uint64(len(r.data)))
-	copy(b[jentryBase-16:jentryBase], uuid[:])
-	for i, e := range r.entries {
-		o := jentryBase + jentrySize*i
+	le.PutUint32(b[24:], uint32(i))
+	le.PutUint32(b[28:], uint32(len(r.entries)))
+	le.PutUint64(b[32:], uint64(len(r.data[i])))
+	copy(b[40:56], uuid[:])
+	for k, e := range r.entries {
+		o := jentryBase + jentrySize*k
 		le.PutUint16(b[o:], e.role)
 		le.PutUint32(b[o+4:], e.crc)
+		le.PutUint32(b[o+8:], uint32(e.lo))
+		le.PutUint32(b[o+12:], uint32(e.hi))
 	}
+	copy(b[jhdrSize:], r.data[i])
 	le.PutUint32(b[jhdrSize-4:], jrecCRC(b))
 	return b
 }
@@ -97,35 +103,42 @@ func (r *jrecord) encode(uuid [16]byte) []byte {
 // jrecCRC covers the header (without its CRC field) and the payload.
 func jrecCRC(b []byte) uint32 {
 	c := crc32c(b[:jhdrSize-4])
-	n := int64(binary.LittleEndian.Uint64(b[48:]))
+	n := int64(binary.LittleEndian.Uint64(b[32:]))
 	return crc32Update(c, b[jhdrSize:jhdrSize+n])
 }
 
-// decodeJRecord parses a record at the start of b; ok false means no valid
-// record is there (b may hold the rest of the ring).
-func decodeJRecord(b []byte, uuid [16]byte, maxEntries int) (*jrecord, bool) {
-	if len(b) < jhdrSize || !bytes.Equal(b[:8], []byte(jrecMagic)) {
-		return nil, false
+// decodePiece parses a piece at the start of b; ok false means no valid
+// piece is there (b may hold the rest of the ring). It returns the record
+// with only the piece's entry's data set, and that entry's index.
+func decodePiece(b []byte, uuid [16]byte, maxEntries int) (*jrecord, int, bool) {
+	if len(b) < jhdrSize || !bytes.Equal(b[:8], []byte(jrecMagic)) || !bytes.Equal(b[40:56], uuid[:]) {
+		return nil, 0, false
 	}
 	le := binary.LittleEndian
-	r := &jrecord{seq: le.Uint64(b[8:]), stripe: int64(le.Uint64(b[16:])),
-		lo: int64(le.Uint64(b[24:])), hi: int64(le.Uint64(b[32:]))}
-	n := int(le.Uint32(b[40:]))
-	plen := int64(le.Uint64(b[48:]))
-	if !bytes.Equal(b[jentryBase-16:jentryBase], uuid[:]) || n < 1 || n > maxEntries ||
-		r.lo < 0 || r.hi <= r.lo || plen != int64(n)*(r.hi-r.lo) || plen > int64(len(b))-jhdrSize ||
-		r.stripe < 0 {
-		return nil, false
+	r := &jrecord{seq: le.Uint64(b[8:]), stripe: int64(le.Uint64(b[16:]))}
+	piece, n := int(le.Uint32(b[24:])), int(le.Uint32(b[28:]))
+	plen := int64(le.Uint64(b[32:]))
+	if n < 1 || n > maxEntries || piece >= n || r.stripe < 0 || plen < 0 || plen > int64(len(b))-jhdrSize {
+		return nil, 0, false
 	}
 	if jrecCRC(b) != le.Uint32(b[jhdrSize-4:]) {
-		return nil, false
+		return nil, 0, false
 	}
-	for i := 0; i < n; i++ {
-		o := jentryBase + jentrySize*i
-		r.entries = append(r.entries, jentry{role: le.Uint16(b[o:]), crc: le.Uint32(b[o+4:])})
+	for k := 0; k < n; k++ {
+		o := jentryBase + jentrySize*k
+		e := jentry{role: le.Uint16(b[o:]), crc: le.Uint32(b[o+4:]),
+			lo: int64(le.Uint32(b[o+8:])), hi: int64(le.Uint32(b[o+12:]))}
+		if e.hi <= e.lo {
+			return nil, 0, false
+		}
+		r.entries = append(r.entries, e)
 	}
-	r.data = append([]byte(nil), b[jhdrSize:jhdrSize+plen]...)
-	return r, true
+	if plen != r.entries[piece].hi-r.entries[piece].lo {
+		return nil, 0, false
+	}
+	r.data = make([][]byte, n)
+	r.data[piece] = append([]byte(nil), b[jhdrSize:jhdrSize+plen]...)
+	return r, piece, true
 }
 
 func encodeCkpt(seq uint64, uuid [16]byte) []byte {
@@ -170,18 +183,35 @@ func newJournal(a *Array, l *metaLayout) *journal {
 	return j
 }
 
-// append makes rec durable in the rings of targets (roles). It assigns
-// rec.seq; the caller writes in place and then calls done(rec.seq).
-func (j *journal) append(rec *jrecord, targets []int) error {
-	size := rec.size()
-	if size > j.ring {
-		return fmt.Errorf("raid: journal record of %d bytes exceeds the ring of %d", size, j.ring)
+// append makes rec durable: each entry's piece in the ring of the member
+// its chunk lives on, those members flushed. Entries whose member is not
+// writable get no piece (their chunk is not written in place either). It
+// assigns rec.seq; the caller writes in place and then calls
+// done(rec.seq).
+func (j *journal) append(rec *jrecord) error {
+	type target struct {
+		i   int
+		r   int
+		m   Member
+		pos int64
+	}
+	var ts []target
+	for i, e := range rec.entries {
+		if m := j.a.writable(int(e.role)); m != nil {
+			if rec.pieceSize(i) > j.ring {
+				return fmt.Errorf("raid: journal piece of %d bytes exceeds the ring of %d", rec.pieceSize(i), j.ring)
+			}
+			ts = append(ts, target{i: i, r: int(e.role), m: m})
+		}
+	}
+	if len(ts) == 0 {
+		return fmt.Errorf("raid: journal record for stripe %d has no writable member", rec.stripe)
 	}
 	j.mu.Lock()
 	for {
 		fits := true
-		for _, r := range targets {
-			if j.heads[r]+size > j.ring {
+		for _, t := range ts {
+			if j.heads[t.r]+rec.pieceSize(t.i) > j.ring {
 				fits = false
 			}
 		}
@@ -199,28 +229,23 @@ func (j *journal) append(rec *jrecord, targets []int) error {
 	}
 	j.seq++
 	rec.seq = j.seq
-	pos := make([]int64, len(targets))
-	for i, r := range targets {
-		pos[i] = j.heads[r]
-		j.heads[r] += size
+	for k := range ts {
+		ts[k].pos = j.heads[ts[k].r]
+		j.heads[ts[k].r] += rec.pieceSize(ts[k].i)
 	}
 	j.inflight[rec.seq] = true
 	j.live[rec.stripe] = rec.seq
 	j.mu.Unlock()
 
-	b := rec.encode(j.uuid)
 	var ok atomic.Int32
 	var wg sync.WaitGroup
-	for i, r := range targets {
-		m := j.a.writable(r)
-		if m == nil {
-			continue
-		}
+	for _, t := range ts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := writeFlush(m, b, j.l.JournalOffset+journalHdrSize+pos[i]); err != nil {
-				j.a.failMember(r, err)
+			b := rec.encodePiece(t.i, j.uuid)
+			if err := writeFlush(t.m, b, j.l.JournalOffset+journalHdrSize+t.pos); err != nil {
+				j.a.failMember(t.r, err)
 				return
 			}
 			ok.Add(1)
@@ -339,11 +364,18 @@ func (j *journal) writeCkptLocked(x uint64) error {
 	return nil
 }
 
-// scanJournal reads the checkpoints and rings of the members in roles and
-// returns the records above the newest checkpoint, in seq order, with that
-// checkpoint.
-func scanJournal(members map[int]Member, l *metaLayout, uuid [16]byte, disks int) ([]*jrecord, uint64, error) {
-	var ckpt uint64
+// scanJournal reads the checkpoints and rings of members (by role) and
+// returns the records above the newest checkpoint that replay must apply,
+// in seq order, with that checkpoint and the highest seq of any piece
+// found. A record is applied when each of its
+// entries has its piece or lives on a role whose ring could not be read
+// (missing, failed, stale, unreadable): then every in-place write may
+// have begun and the pieces found, with the chunks the write left alone,
+// make the stripe's new content consistent. A record with a piece absent
+// from a readable ring was never complete, so its in-place writes never
+// began: the stripe is as it was and the record is dropped.
+func scanJournal(members map[int]Member, l *metaLayout, uuid [16]byte, disks int) ([]*jrecord, uint64, uint64, error) {
+	var ckpt, seen uint64
 	for _, m := range members {
 		for s := int64(0); s < 2; s++ {
 			b := make([]byte, metaAlign)
@@ -356,27 +388,53 @@ func scanJournal(members map[int]Member, l *metaLayout, uuid [16]byte, disks int
 		}
 	}
 	bySeq := map[uint64]*jrecord{}
+	readable := map[int]bool{}
 	ring := l.JournalSize - journalHdrSize
-	for _, m := range members {
+	for role, m := range members {
 		b := make([]byte, ring)
 		if _, err := m.ReadAt(b, l.JournalOffset+journalHdrSize); err != nil {
 			continue // a member whose ring cannot be read adds nothing
 		}
+		readable[role] = true
 		for off := int64(0); off+jhdrSize <= ring; off += metaAlign {
-			r, ok := decodeJRecord(b[off:], uuid, min(disks, jmaxEntry))
+			r, i, ok := decodePiece(b[off:], uuid, min(disks, jmaxEntry))
 			if !ok || r.seq <= ckpt {
 				continue
 			}
-			bySeq[r.seq] = r
-			off += r.size() - metaAlign
+			off += r.pieceSize(i) - metaAlign
+			seen = max(seen, r.seq)
+			if int(r.entries[i].role) != role {
+				continue // a piece belongs in its own chunk's member's ring
+			}
+			have := bySeq[r.seq]
+			if have == nil {
+				bySeq[r.seq] = r
+				continue
+			}
+			if have.stripe == r.stripe && slices.Equal(have.entries, r.entries) {
+				have.data[i] = r.data[i]
+			}
 		}
 	}
 	out := make([]*jrecord, 0, len(bySeq))
 	for _, r := range bySeq {
-		out = append(out, r)
+		if r.replayable(readable) {
+			out = append(out, r)
+		}
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].seq < out[k].seq })
-	return out, ckpt, nil
+	return out, ckpt, seen, nil
+}
+
+// replayable says whether every entry has its piece or lives on a role
+// whose ring was not readable.
+func (r *jrecord) replayable(readable map[int]bool) bool {
+	for i, e := range r.entries {
+		if r.data[i] == nil && readable[int(e.role)] {
+			return false
+		}
+	}
+	return true
 }
 
 // writeFlush writes b at off on m and flushes m.

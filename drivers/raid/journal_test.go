@@ -6,27 +6,31 @@ import (
 )
 
 func sampleRecord() *jrecord {
-	r := &jrecord{seq: 42, stripe: 7, lo: 4096, hi: 12288,
-		entries: []jentry{{role: 1, crc: 0xdeadbeef}, {role: 3, crc: 7}}}
-	r.data = bytes.Repeat([]byte{0xab, 0xcd}, 8192)
+	r := &jrecord{seq: 42, stripe: 7,
+		entries: []jentry{{role: 1, crc: 0xdeadbeef, lo: 4096, hi: 12288}, {role: 3, crc: 7, lo: 0, hi: 16384}}}
+	r.data = [][]byte{bytes.Repeat([]byte{0xab, 0xcd}, 4096), bytes.Repeat([]byte{0x5a}, 16384)}
 	return r
 }
 
-func TestJournalRecordRoundTrip(t *testing.T) {
+func TestJournalPieceRoundTrip(t *testing.T) {
 	uuid := [16]byte{1, 2, 3}
 	r := sampleRecord()
-	b := r.encode(uuid)
-	if int64(len(b)) != r.size() || len(b)%4096 != 0 {
-		t.Fatalf("encoded %d bytes, size() %d", len(b), r.size())
+	for i := range r.entries {
+		b := r.encodePiece(i, uuid)
+		if int64(len(b)) != r.pieceSize(i) || len(b)%4096 != 0 {
+			t.Fatalf("piece %d: encoded %d bytes, pieceSize %d", i, len(b), r.pieceSize(i))
+		}
+		got, k, ok := decodePiece(b, uuid, 8)
+		if !ok || k != i {
+			t.Fatalf("decodePiece rejected its own encoding of piece %d (%d, %v)", i, k, ok)
+		}
+		if got.seq != r.seq || got.stripe != r.stripe || len(got.entries) != 2 ||
+			got.entries[0] != r.entries[0] || got.entries[1] != r.entries[1] || !bytes.Equal(got.data[i], r.data[i]) ||
+			got.data[1-i] != nil {
+			t.Fatalf("decode(encode(piece %d)) = %+v", i, got)
+		}
 	}
-	got, ok := decodeJRecord(b, uuid, 8)
-	if !ok {
-		t.Fatal("decodeJRecord rejected its own encoding")
-	}
-	if got.seq != r.seq || got.stripe != r.stripe || got.lo != r.lo || got.hi != r.hi ||
-		len(got.entries) != 2 || got.entries[0] != r.entries[0] || !bytes.Equal(got.data, r.data) {
-		t.Fatalf("decode(encode(r)) = %+v", got)
-	}
+	b := r.encodePiece(1, uuid)
 	tests := []struct {
 		name string
 		mut  func(b []byte)
@@ -41,10 +45,24 @@ func TestJournalRecordRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := append([]byte(nil), b...)
 			tt.mut(c)
-			if _, ok := decodeJRecord(c, tt.uuid, 8); ok {
-				t.Error("a damaged or foreign record was accepted")
+			if _, _, ok := decodePiece(c, tt.uuid, 8); ok {
+				t.Error("a damaged or foreign piece was accepted")
 			}
 		})
+	}
+}
+
+// TestJournalReplayable: a record is replayed when every piece is found or
+// its member's ring could not be read; a piece missing from a readable ring
+// means the record never completed.
+func TestJournalReplayable(t *testing.T) {
+	r := sampleRecord()
+	r.data[1] = nil
+	if r.replayable(map[int]bool{1: true, 3: true}) {
+		t.Error("a record whose piece is missing from a readable ring was replayable")
+	}
+	if !r.replayable(map[int]bool{1: true}) {
+		t.Error("a record whose missing piece lives on an unreadable member was not replayable")
 	}
 }
 
@@ -89,21 +107,23 @@ func TestMdadmDataOffset(t *testing.T) {
 	}
 }
 
-func FuzzDecodeJRecord(f *testing.F) {
+func FuzzDecodePiece(f *testing.F) {
 	uuid := [16]byte{1, 2, 3}
-	f.Add(sampleRecord().encode(uuid))
+	f.Add(sampleRecord().encodePiece(0, uuid))
+	f.Add(sampleRecord().encodePiece(1, uuid))
 	f.Add(encodeCkpt(1, uuid))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, ok := decodeJRecord(b, uuid, 16)
+		r, i, ok := decodePiece(b, uuid, 16)
 		if !ok {
 			return
 		}
-		if int64(len(r.data)) != int64(len(r.entries))*(r.hi-r.lo) {
-			t.Fatal("payload length does not match entries x range")
+		e := r.entries[i]
+		if int64(len(r.data[i])) != e.hi-e.lo {
+			t.Fatal("payload length does not match the entry's range")
 		}
-		again, ok := decodeJRecord(r.encode(uuid), uuid, 16)
-		if !ok || again.seq != r.seq || !bytes.Equal(again.data, r.data) {
-			t.Fatal("re-encoding changed the record")
+		again, k, ok := decodePiece(r.encodePiece(i, uuid), uuid, 16)
+		if !ok || k != i || again.seq != r.seq || !bytes.Equal(again.data[i], r.data[i]) {
+			t.Fatal("re-encoding changed the piece")
 		}
 	})
 }

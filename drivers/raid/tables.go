@@ -190,13 +190,12 @@ func (o *overlay) apply(s int64, r int, lo int64, b []byte) {
 	}
 	for _, rec := range o.byStripe[s] {
 		for i, e := range rec.entries {
-			if int(e.role) != r {
+			if int(e.role) != r || rec.data[i] == nil {
 				continue
 			}
-			src := rec.payload(i)
-			from, to := max(lo, rec.lo), min(lo+int64(len(b)), rec.hi)
+			from, to := max(lo, e.lo), min(lo+int64(len(b)), e.hi)
 			if from < to {
-				copy(b[from-lo:to-lo], src[from-rec.lo:to-rec.lo])
+				copy(b[from-lo:to-lo], rec.data[i][from-e.lo:to-e.lo])
 			}
 		}
 	}
