@@ -30,7 +30,9 @@ func (s *session) selectRecent(name string, top uint32, claim bool) (uint32, err
 		}
 		// A store that cannot write (read-only, failing) still serves
 		// reads: show what is recent without claiming it.
-		s.srv.log.Warn("imap: claim \\Recent", "user", s.acct.Name(), "mailbox", name, "err", err)
+		if !errors.Is(err, store.ErrReadOnly) {
+			s.srv.log.Warn("imap: claim \\Recent", "user", s.acct.Name(), "mailbox", name, "err", err)
+		}
 	}
 	return s.acct.RecentMark(name)
 }
@@ -49,7 +51,7 @@ func (v *selected) claimFresh() {
 	}
 	prev, now, err := v.acct.ClaimRecent(context.Background(), v.name, fresh[len(fresh)-1])
 	if err != nil {
-		if !errors.Is(err, store.ErrNoSuchMailbox) {
+		if !errors.Is(err, store.ErrNoSuchMailbox) && !errors.Is(err, store.ErrReadOnly) {
 			v.srv.log.Warn("imap: claim \\Recent", "user", v.acct.Name(), "mailbox", v.name, "err", err)
 		}
 		return
