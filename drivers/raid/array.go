@@ -182,9 +182,13 @@ func (a *Array) usable(r int, s int64) (Member, bool) {
 }
 
 // writable returns the member of role r if writes should reach it: in sync
-// or being rebuilt. A member with bad blocks comes wrapped, so that a
-// successful write clears the ranges it covers.
+// or being rebuilt, and never in a read-only assembly (so that no path,
+// read-error repair included, writes there). A member with bad blocks comes
+// wrapped, so that a successful write clears the ranges it covers.
 func (a *Array) writable(r int) Member {
+	if a.readOnly {
+		return nil
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	sl := a.roles[r]

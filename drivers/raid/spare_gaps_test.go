@@ -134,3 +134,42 @@ func TestPromoteClosesReplacedMember(t *testing.T) {
 		}
 	}
 }
+
+// RebuildInto on a read-only assembly writes only its destination, even
+// when a survivor's sector is unreadable and parity restores it (the
+// rewrite of that sector, md's read-error repair, waits for a writable
+// assembly).
+func TestRebuildIntoReadOnlyWritesNoMember(t *testing.T) {
+	f := smallFixture(t, 6, 5, 0, 8, 79)
+	g := f.a.geo
+	if err := f.a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var ro []*raidtest.Faulty
+	var ms []Member
+	for _, fm := range f.faulty {
+		r := raidtest.NewFaulty(fm.Inner().(*raidtest.Mem).Reopen())
+		ro, ms = append(ro, r), append(ms, r)
+	}
+	ro[1].FailRange(raidtest.Read, g.memberOffset(3, 4096), 512)
+	a, err := Assemble(ms, &AssembleOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	dst := raidtest.NewMem(f.faulty[0].Size())
+	if err := a.RebuildInto(context.Background(), 0, dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range ro {
+		if _, w, _ := r.Counts(); w != 0 {
+			t.Errorf("member %d written %d times during a read-only RebuildInto", i, w)
+		}
+	}
+	want, got := make([]byte, g.stripes*g.chunk), make([]byte, g.stripes*g.chunk)
+	ro[0].Inner().ReadAt(want, g.dataOffset)
+	dst.ReadAt(got, g.dataOffset)
+	if i := firstDiff(got, want); i >= 0 {
+		t.Errorf("rebuilt copy differs from role 0 at byte %d of the data area", i)
+	}
+}
