@@ -180,7 +180,7 @@ func crashBase(t testing.TB) []byte {
 }
 
 func TestCrashAtEveryWrite(t *testing.T) {
-	w := workload{seed: 2, ops: 140}
+	w := workload{seed: 2, ops: 120}
 	base := crashBase(t)
 	// Reference run: the state after each op and the writes it took.
 	ref := storetest.NewPowerCut(base, 64<<10, 0, 1)
@@ -200,6 +200,10 @@ func TestCrashAtEveryWrite(t *testing.T) {
 		t.Fatal("the workload no longer makes compaction move anything; pick another seed")
 	}
 	s.Close()
+	if last := states[len(states)-1]; !strings.Contains(last, "recent=") || strings.Count(last, "recent=0 ") == strings.Count(last, "recent=") ||
+		strings.Count(last, "keywords=[]") == strings.Count(last, "keywords=") {
+		t.Fatalf("the workload no longer claims \\Recent or sets keywords; final state:\n%s", last)
+	}
 
 	cuts := make([]int, 0, total)
 	for c := 1; c <= total; c++ {
