@@ -14,7 +14,8 @@ import (
 // seen is recent for the first session after it, mail a session has
 // already claimed is recent for nobody; both after a clean shutdown (the
 // mark in the checkpoint) and after a power cut (the mark replayed from
-// the log).
+// the log). So does a keyword that no message carries any more (RFC 9051
+// section 2.3.2), in FLAGS and PERMANENTFLAGS.
 func TestRecentSurvivesRestart(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -37,6 +38,9 @@ func TestRecentSurvivesRestart(t *testing.T) {
 			if u := r.ok("SELECT INBOX"); !has(u, "* 2 RECENT") {
 				t.Fatalf("first SELECT = %q, want 2 RECENT", u)
 			}
+			// A keyword no message keeps stays defined across the restart.
+			r.ok("STORE 1 +FLAGS ($Temp)")
+			r.ok("STORE 1 -FLAGS ($Temp)")
 			e.deliver(alice, msg("three", "3")) // seen by no session
 			r.ok("LOGOUT")
 
@@ -68,10 +72,14 @@ func TestRecentSurvivesRestart(t *testing.T) {
 			if u := r2.ok("EXAMINE INBOX"); !has(u, "* 1 RECENT") {
 				t.Errorf("EXAMINE after restart = %q, want 1 RECENT", u)
 			}
-			if u := r2.ok("SELECT INBOX"); !has(u, "* 1 RECENT") {
+			u := r2.ok("SELECT INBOX")
+			if !has(u, "* 1 RECENT") {
 				t.Errorf("SELECT after restart = %q, want 1 RECENT (EXAMINE claims nothing)", u)
 			}
-			u := r2.ok("FETCH 1:* (UID FLAGS)")
+			if !has(u, `* FLAGS (\Seen \Answered \Flagged \Deleted \Draft $Temp)`) || !has(u, `PERMANENTFLAGS (\Seen \Answered \Flagged \Deleted \Draft $Temp \*)`) {
+				t.Errorf("SELECT after restart = %q, want $Temp in FLAGS and PERMANENTFLAGS", u)
+			}
+			u = r2.ok("FETCH 1:* (UID FLAGS)")
 			if !has(u, `* 3 FETCH (UID 3 FLAGS (\Recent))`) || has(u, `UID 1 FLAGS (\Recent)`) || has(u, `UID 2 FLAGS (\Recent)`) {
 				t.Errorf("FETCH FLAGS after restart = %q, want \\Recent on UID 3 alone", u)
 			}
