@@ -18,16 +18,18 @@ import (
 // the appliance's CPU during deliveries. The message is read here instead,
 // in blocks, from the connection itself:
 //
-//   - lineConn is the net.Conn go-smtp reads from. It keeps its own 64 KiB
+//   - lineConn is the net.Conn go-smtp reads from. It keeps its own 32 KiB
 //     buffer and gives go-smtp at most one line per Read (up to and
 //     including the first LF). go-smtp reads commands as lines, so once it
 //     has read the DATA line its own buffer is empty: every byte after that
 //     line is still in lineConn's buffer.
-//   - dotReader reads the message from that buffer in blocks: CRLF "."
-//     CRLF ends it, a leading "." of a line is removed (RFC 5321 section
-//     4.5.2), at most MaxMessageBytes bytes of message are passed on
-//     (exactly that many are accepted; one more is 552), and a silent client
-//     is dropped after Options.Timeout without a byte.
+//   - dotReader reads the message from that buffer in blocks, each copied
+//     whole up to the next line that starts with a dot (the only place
+//     where bytes change): "." CRLF as a line ends the message, a leading
+//     "." of any other line is removed (RFC 5321 section 4.5.2), at most
+//     MaxMessageBytes bytes of message are passed on (exactly that many are
+//     accepted; one more is 552), and a client silent for Options.Timeout
+//     is dropped.
 //   - When Data returns, the rest of an unread or too-large message is
 //     skipped to its end, and lineConn gives go-smtp the end line "."
 //     CRLF, so that go-smtp's own reader ends at once and goes on with the
@@ -57,8 +59,10 @@ type lineConn struct {
 	line        []byte // the start of the current line, up to 16 bytes
 }
 
-// dataBufferSize is lineConn's read buffer: the block size of DATA.
-const dataBufferSize = 64 << 10
+// dataBufferSize is lineConn's read buffer: the block size of DATA. It is
+// held by every connection, idle ones too; 32 KiB read DATA at the cost of
+// io.Copy in BenchmarkDATA (16 KiB: 1.3-1.6x; 64 KiB: no faster).
+const dataBufferSize = 32 << 10
 
 func newLineConn(nc net.Conn, release func(), timeout time.Duration) *lineConn {
 	return &lineConn{Conn: nc, release: release, br: bufio.NewReaderSize(nc, dataBufferSize), timeout: timeout}
@@ -113,6 +117,9 @@ func (c *lineConn) Close() error {
 // read here.
 var dataLine = []byte(".\r\n")
 
+// crlfDot is a line that starts with a dot: stuffed, or the end line.
+var crlfDot = []byte("\r\n.")
+
 // dotReader reads one DATA message from a lineConn; see above.
 type dotReader struct {
 	c         *lineConn
@@ -166,10 +173,15 @@ func (d *dotReader) Read(p []byte) (int, error) {
 			return n, d.err
 		}
 		b, _ := d.c.br.Peek(d.c.br.Buffered())
-		if lf := bytes.IndexByte(b, '\n'); lf >= 0 {
-			b = b[:lf+1]
+		b = b[:min(int64(len(b)), int64(len(p)-n), d.max)]
+		// Pass on everything up to the next line that starts with a dot,
+		// the only place where bytes change (or the message ends).
+		if d.lastCR && len(b) >= 2 && b[0] == '\n' && b[1] == '.' {
+			b = b[:1] // the CR came in the previous block
+		} else if i := bytes.Index(b, crlfDot); i >= 0 {
+			b = b[:i+2]
 		}
-		k := copy(p[n:], b[:min(int64(len(b)), d.max)])
+		k := copy(p[n:], b)
 		if b[k-1] == '\n' {
 			d.lineStart = (k >= 2 && b[k-2] == '\r') || (k == 1 && d.lastCR)
 		}

@@ -23,7 +23,7 @@
 //     Received field (RFC 5321 section 4.4; with the TLS version and cipher
 //     when the session used TLS), then the message exactly as received.
 //   - Messages are streamed: DATA goes straight into the store's append,
-//     read from the connection in 64 KiB blocks rather than go-smtp's byte
+//     read from the connection in 32 KiB blocks rather than go-smtp's byte
 //     at a time (dataconn.go), with dots unstuffed and the size limit
 //     counted on the way. For
 //     a second recipient the copy already stored is read back from the store
