@@ -55,6 +55,8 @@ func (a *Account) ClaimRecent(ctx context.Context, mailbox string, upTo uint32) 
 func (a *Account) RecentMark(mailbox string) (uint32, error) {
 	a.s.mu.RLock()
 	defer a.s.mu.RUnlock()
+	a.s.resMu.Lock() // recentRes changes under the read lock and resMu
+	defer a.s.resMu.Unlock()
 	mb, err := a.mailbox(mailbox)
 	if err != nil {
 		return 0, err

@@ -116,6 +116,9 @@ func TestClaimRecentConcurrent(t *testing.T) {
 					t.Error(err)
 					return
 				}
+				if m, err := a.RecentMark("INBOX"); err != nil || m < now {
+					t.Errorf("RecentMark = %d, %v after a claim up to %d", m, err, now)
+				}
 				mu.Lock()
 				for uid := prev + 1; uid <= now; uid++ {
 					if o, ok := owner[uid]; ok {
