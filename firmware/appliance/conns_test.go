@@ -107,7 +107,7 @@ func TestConnLimitsPerProtocol(t *testing.T) {
 		{a.IMAP, false, "* OK"}, {a.IMAP, false, "* OK"}, {a.IMAPS, true, "* OK"},
 		{a.IMAP, false, "* BYE [UNAVAILABLE]"}, {a.IMAPS, true, "* BYE [UNAVAILABLE]"},
 		// POP3 has its own count of 2, untouched by the 3 IMAP connections.
-		{a.POP3, false, "+OK"}, {a.POP3S, true, "+OK"}, {a.POP3, false, "-ERR [SYS/TEMP]"},
+		{a.POP3, false, "+OK"}, {a.POP3S, true, "+OK"}, {a.POP3, false, "-ERR [SYS/TEMP]"}, {a.POP3S, true, "-ERR [SYS/TEMP]"},
 		{a.SMTP, false, "220 "}, {a.SMTP, false, "220 "}, {a.SMTP, false, "421 "},
 		{a.LMTP, false, "220 "}, {a.LMTP, false, "421 "},
 	}

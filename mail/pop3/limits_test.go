@@ -1,6 +1,7 @@
 package pop3_test
 
 import (
+	"crypto/tls"
 	"net"
 	"strings"
 	"testing"
@@ -68,6 +69,18 @@ func TestConnectionsPerAddress(t *testing.T) {
 	c.br = newReader(nc)
 	c.expect("-ERR [SYS/TEMP] too many connections from your address")
 	c.closed()
+
+	// On port 995 the refusal comes inside TLS, the only thing a TLS client
+	// reads; the limit counts both ports together.
+	tc, err := tls.Dial("tcp", e.tlsAddr, &tls.Config{RootCAs: e.pool, ServerName: "localhost"})
+	if err != nil {
+		t.Fatalf("TLS connection past the limit: %v, want a handshake and -ERR", err)
+	}
+	defer tc.Close()
+	ct := &client{t: t, nc: tc}
+	ct.br = newReader(tc)
+	ct.expect("-ERR [SYS/TEMP] too many connections from your address")
+	ct.closed()
 }
 
 func TestBackendErrors(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -200,8 +201,7 @@ func (s *Server) handle(nc net.Conn, implicitTLS bool) {
 	release, ok := s.opts.Conns.Acquire(nc.RemoteAddr())
 	if !ok {
 		s.log.Warn("too many connections", "remote", nc.RemoteAddr().String())
-		nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		fmt.Fprintf(nc, "-ERR [%s] too many connections from your address\r\n", CodeSysTemp)
+		s.refuse(nc, implicitTLS)
 		return
 	}
 	defer release()
@@ -219,6 +219,21 @@ func (s *Server) handle(nc net.Conn, implicitTLS bool) {
 		s.mu.Unlock()
 	}()
 	c.serve(implicitTLS)
+}
+
+// refuse tells a client past the connection limit why it is closed: on
+// port 995 inside TLS (RFC 8314), since a TLS client reads nothing else.
+func (s *Server) refuse(nc net.Conn, implicitTLS bool) {
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	var w io.Writer = nc
+	if implicitTLS {
+		tc := tls.Server(nc, s.opts.TLSConfig)
+		if err := tc.HandshakeContext(s.ctx); err != nil {
+			return
+		}
+		w = tc
+	}
+	fmt.Fprintf(w, "-ERR [%s] too many connections from your address, try again later\r\n", CodeSysTemp)
 }
 
 // lock takes the maildrop lock of account for c; false if another holds it.
