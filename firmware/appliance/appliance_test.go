@@ -25,7 +25,7 @@ import (
 func startDev(t *testing.T, dir string) (*Appliance, string) {
 	t.Helper()
 	args := []string{"--dev", dir, "--disk-size", fmt.Sprint(64 << 20), "--admin", "admin@example.org"}
-	for _, s := range []string{"imap", "imaps", "pop3", "pop3s", "smtp", "lmtp", "http"} {
+	for _, s := range []string{"imap", "imaps", "pop3", "pop3s", "smtp", "lmtp", "http", "https"} {
 		args = append(args, "--"+s, "127.0.0.1:0")
 	}
 	cfg, err := ParseFlags(args, flag.NewFlagSet("serve", flag.ContinueOnError))
