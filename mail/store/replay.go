@@ -82,6 +82,7 @@ func (s *Store) keepOlder(o *superblock) {
 	}
 	s.keepFrom = min(s.keepFrom, o.replay.segSeq)
 	seg, segSeq := o.replay.seg, o.replay.segSeq
+	var bySeq map[uint64]uint32 // every segment header, read once if needed
 	for n := 0; segSeq < s.sb.replay.segSeq && n < len(s.segSeq); n++ {
 		h := s.segHeaderAt(seg)
 		if h == nil || h.segSeq != segSeq || s.segSeq[seg] != 0 {
@@ -91,14 +92,16 @@ func (s *Store) keepOlder(o *superblock) {
 		next := h.next
 		if next == noSegment || int64(next) >= int64(len(s.segSeq)) {
 			// The next segment was reserved only at the seal: search.
-			next = noSegment
-			for i := range s.segSeq {
-				if g := s.segHeaderAt(uint32(i)); g != nil && g.segSeq == segSeq+1 {
-					next = uint32(i)
-					break
+			if bySeq == nil {
+				bySeq = map[uint64]uint32{}
+				for i := range s.segSeq {
+					if g := s.segHeaderAt(uint32(i)); g != nil {
+						bySeq[g.segSeq] = uint32(i)
+					}
 				}
 			}
-			if next == noSegment {
+			var ok bool
+			if next, ok = bySeq[segSeq+1]; !ok {
 				return
 			}
 		}
