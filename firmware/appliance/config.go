@@ -40,7 +40,10 @@ var (
 	devListen = Listen{
 		IMAP: "127.0.0.1:10143", IMAPS: "127.0.0.1:10993", POP3: "127.0.0.1:10110",
 		POP3S: "127.0.0.1:10995", SMTP: "127.0.0.1:10025", LMTP: "127.0.0.1:10024",
-		HTTP: "127.0.0.1:10080", HTTPS: "127.0.0.1:10443",
+		HTTP: "127.0.0.1:10080",
+		// No HTTPS by default: the page is on loopback, where the admin
+		// password may be sent in the clear, and tools that start serve
+		// with their own ports need not know of one more.
 	}
 )
 
