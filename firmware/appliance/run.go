@@ -258,6 +258,8 @@ func (ap *Appliance) connLimiters() connLimiters {
 	if ap.cfg.Dev != "" {
 		exempt = limits.IsLoopback
 	}
+	ap.log.Info("connections per client address", "imap", ap.conns.IMAP, "pop3", ap.conns.POP3,
+		"smtp", ap.conns.SMTP, "lmtp", ap.conns.LMTP, "loopback_exempt", exempt != nil)
 	mk := func(n int) *limits.Conns {
 		return limits.NewConnsWith(&limits.ConnsOptions{PerAddr: n, Exempt: exempt})
 	}
