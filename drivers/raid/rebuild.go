@@ -236,14 +236,6 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 	rd := &rebuildReader{a: a, targets: slices.Clone(targets), sources: sources,
 		th: newThrottle(mt, o.MinRate, o.MaxRate, o.Idle), o: o, next: start}
 	batches, free := make(chan *rbatch), make(chan [][]byte, 2)
-	rows := min(max(rebuildBatchBytes/g.chunk, 1), rebuildMaxRows)
-	for range cap(free) {
-		set := make([][]byte, g.disks)
-		for r := range set {
-			set[r] = make([]byte, rows*g.chunk)
-		}
-		free <- set
-	}
 	rctx, stop := context.WithCancel(ctx)
 	go rd.run(rctx, batches, free)
 	fl := a.startFlusher()
@@ -254,13 +246,12 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 		}
 		fl.stop()
 	}()
-	scratch := make([]byte, int64(g.disks)*g.chunk)
 	lastCk, lastCb := time.Now(), time.Time{}
 	var lost []Range
 	var unflushed int64
 	pos := start // rows below pos are done
 	for b := range batches {
-		l, n, err := a.rebuildBatch(b, sources, scratch)
+		l, n, err := a.rebuildBatch(b, sources)
 		b.unlock()
 		free <- b.set
 		if err != nil {
@@ -295,7 +286,7 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 	j.update(func(p *Progress) { p.Row = g.stripes })
 	// The rebuilt chunks and their checksums reach the media, then the
 	// superblocks say in sync (no recovery offset needed in between).
-	if err := mt.asOwn(a.Flush); err != nil {
+	if err := mt.asOwn(a.syncMeta); err != nil {
 		return fmt.Errorf("raid: finishing the rebuild: %w", err)
 	}
 	for _, r := range targets {
@@ -324,7 +315,9 @@ func (a *Array) checkpointRebuild(targets []int, row int64) error {
 }
 
 func (a *Array) checkpointRebuildOwn(targets []int, row int64) error {
-	if err := a.Flush(); err != nil {
+	// syncMeta, not Flush: Flush syncs only after foreground writes that
+	// skipped the journal, and the rebuild's writes are not foreground's.
+	if err := a.syncMeta(); err != nil {
 		return fmt.Errorf("raid: rebuild checkpoint: %w", err)
 	}
 	for _, r := range targets {
