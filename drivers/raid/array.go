@@ -34,10 +34,12 @@ package raid
 // others, or ErrUnreadable) and every successful write clears what it
 // covers.
 //
-// Locks, in the order they may be taken: a stripe lock, then a.bbMu (held
-// across bad-block log I/O), then a.sbMu (held across superblock I/O only),
-// then a.mu (never held across I/O), then a.crcMu; the journal's own mutex
-// is taken with a stripe lock held and never with a.mu held.
+// Locks, in the order they may be taken: a stripe lock, then the
+// journal's mutex (a full ring syncs with it held), then a.bbMu (held
+// across bad-block log I/O), then a.syncMu (held across a sync's metadata
+// writes and flushes), then a.sbMu (held across superblock I/O only), then
+// a.mu (never held across I/O), then a.crcMu. The journal's background
+// sync holds its own j.bgMu outside all of these.
 
 import (
 	"errors"
@@ -115,6 +117,7 @@ type Array struct {
 	sbMu    sync.Mutex // serialises superblock writes (held across their I/O)
 	bbMu    sync.Mutex // serialises bad-block log updates (held across their I/O)
 	dirtyMu sync.Mutex // serialises marking the array dirty (ensureDirty)
+	syncMu  sync.Mutex // serialises syncMeta: a sync that finds nothing dirty must still flush after another's page writes
 
 	mtOnce sync.Once
 	mt     *maintenance // rebuild, scrub and latency state (maint.go), made on first use

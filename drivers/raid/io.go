@@ -421,6 +421,8 @@ func (a *Array) sync(always bool) error {
 // syncMeta writes changed checksum and used-map pages and flushes every
 // writable member.
 func (a *Array) syncMeta() error {
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
 	var usedEnc []byte
 	if a.used.isDirty() {
 		usedEnc = a.used.encode()
@@ -466,6 +468,9 @@ func (a *Array) writeMetaPages(m Member, crcPages map[int64][]byte, usedEnc []by
 func (a *Array) Close() error {
 	if a.closed.Swap(true) {
 		return errClosed
+	}
+	if a.jr != nil {
+		a.jr.stopSync() // no background sync runs from here on
 	}
 	var err error
 	if !a.readOnly {

@@ -32,6 +32,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 const (
@@ -174,6 +175,53 @@ type journal struct {
 	inflight map[uint64]bool  // records appended, not yet in place
 	live     map[int64]uint64 // per stripe with records above the checkpoint: its newest record
 	retire   uint64           // the sync after an unjournaled rewrite of a live stripe checkpoints past this
+	bgTimer  *time.Timer      // pending background sync
+	bgStop   bool             // Close began: no more background syncs
+
+	bgMu sync.Mutex // held while a background sync runs
+}
+
+// syncDelay is how long after a journaled write a background sync puts
+// everything in place and checkpoints: records are not left to replay for
+// long, and the members alone (as stock mdadm sees them) hold every
+// acknowledged write within seconds.
+const syncDelay = 2 * time.Second
+
+// scheduleSync arms a background sync unless one is pending.
+func (j *journal) scheduleSync() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.bgTimer == nil && !j.bgStop {
+		j.bgTimer = time.AfterFunc(syncDelay, j.backgroundSync)
+	}
+}
+
+func (j *journal) backgroundSync() {
+	j.bgMu.Lock()
+	defer j.bgMu.Unlock()
+	j.mu.Lock()
+	j.bgTimer = nil
+	stop := j.bgStop
+	j.mu.Unlock()
+	if stop || j.a.closed.Load() || j.a.failedNow() {
+		return
+	}
+	// An error has failed members already (the array reports it); the
+	// records stay replayable, so nothing is lost by giving up here.
+	_ = j.a.sync(true)
+}
+
+// stopSync cancels a pending background sync and waits for a running one.
+func (j *journal) stopSync() {
+	j.mu.Lock()
+	j.bgStop = true
+	if j.bgTimer != nil {
+		j.bgTimer.Stop()
+		j.bgTimer = nil
+	}
+	j.mu.Unlock()
+	j.bgMu.Lock()
+	j.bgMu.Unlock() //nolint:staticcheck // waits for a running sync
 }
 
 func newJournal(a *Array, l *metaLayout) *journal {
@@ -256,6 +304,7 @@ func (j *journal) append(rec *jrecord) error {
 		j.done(rec.seq)
 		return fmt.Errorf("raid: journal record for stripe %d reached no member", rec.stripe)
 	}
+	j.scheduleSync()
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // TestStripeCacheKeepsParity drives the cached write path (small appends
@@ -148,5 +149,41 @@ func TestRewrittenStripeRetiresItsRecords(t *testing.T) {
 	defer b.Close()
 	if got := mustRead(t, b, ss, int(ss)); !bytes.Equal(got, want) {
 		t.Fatal("an old journal record was replayed over a stripe rewritten since")
+	}
+}
+
+// TestBackgroundSyncCheckpoints: a journaled write leaves its record to
+// replay only until the background sync, a few seconds later, has put it
+// in place and checkpointed past it.
+func TestBackgroundSyncCheckpoints(t *testing.T) {
+	ms := memMembers(4, 8<<20)
+	a, err := Create(ms, &CreateOptions{Level: 5, Chunk: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, b := range [][]byte{randBytes(r, int(a.StripeSize())), randBytes(r, 3000)} {
+		if _, err := a.WriteAt(b, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending := func() bool {
+		a.jr.mu.Lock()
+		defer a.jr.mu.Unlock()
+		return a.jr.ckpt < a.jr.seq
+	}
+	if !pending() {
+		t.Fatal("the journaled write was checkpointed at once: Flush should have had nothing to do")
+	}
+	deadline := time.Now().Add(syncDelay + 10*time.Second)
+	for pending() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no background checkpoint %v after the write", syncDelay+10*time.Second)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
