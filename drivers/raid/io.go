@@ -178,6 +178,7 @@ func (a *Array) readShardsBuf(s, lo, hi int64, skip int, buf []byte) ([][]byte, 
 // stripe lock.
 func (a *Array) writeShardLocked(r int, s, lo int64, b []byte) error {
 	a.cache.drop(s)
+	a.unsynced.Store(true) // in place without a record: the next Flush syncs it
 	m := a.writable(r)
 	if m == nil {
 		return fmt.Errorf("raid: role %d has no writable member", r)
