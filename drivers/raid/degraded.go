@@ -6,15 +6,16 @@ package raid
 // The data chunks that can be read go straight into the caller's buffer, a
 // missing one is reconstructed straight into it too, and only as many
 // parity chunks are read as data chunks are missing, into pooled scratch.
-// The chunks are read in parallel (memory copies from the page cache and
-// disk reads alike gain from it). Scratch comes from a pool, and the bytes
-// moved are those of a healthy read plus one parity chunk per missing data
-// chunk.
+// The chunks are read in parallel when the members are slow (disks), one
+// after the other when they answer from memory (readChunks). Scratch comes
+// from a pool, and the bytes moved are those of a healthy read plus one
+// parity chunk per missing data chunk.
 
 import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 )
 
 // errNeedFullRead says that the fast path cannot serve a read (a member
@@ -95,7 +96,7 @@ func (a *Array) readStripeDegraded(s, in int64, b []byte) error {
 			missing++
 		}
 	}
-	var reads []chunkRead
+	reads := make([]chunkRead, 0, g.disks)
 	for i := range g.disks {
 		m := members[i]
 		var dst []byte
@@ -120,13 +121,12 @@ func (a *Array) readStripeDegraded(s, in int64, b []byte) error {
 	if missing > 0 {
 		return errNeedFullRead
 	}
-	if !readChunks(reads) {
+	ok := readChunks(reads, func(k int) { a.overlay.apply(s, reads[k].role, lo, reads[k].b) })
+	if !ok {
 		return errNeedFullRead
 	}
-	for _, rd := range reads {
-		a.overlay.apply(s, rd.role, lo, rd.b)
-	}
-
+	// One pass over the chunks read (klauspost's kernels read every input
+	// once per output), while they are still in the CPU's cache.
 	if err := a.codec.reconstructData(shards); err != nil {
 		return errNeedFullRead
 	}
@@ -151,13 +151,20 @@ type chunkRead struct {
 	err  error
 }
 
-// parallelReadMin is the chunk range below which reads are issued one after
-// the other: a goroutine costs more than copying a few pages.
-const parallelReadMin = 32 << 10
+// slowRead is how long a first read may take before the others of the same
+// call go in parallel. Reads served from memory (the page cache, in-memory
+// members) take a few tens of microseconds for a chunk and go one after the
+// other: the bytes then sit in this CPU's cache for the reconstruction that
+// follows (in parallel they land in another CPU's cache, and were measured
+// slower here). A disk read takes milliseconds; then the rest go at once.
+const slowRead = 300 * time.Microsecond
 
-// readChunks does reads, in parallel when they are large enough, and
-// reports whether all of them read in full.
-func readChunks(reads []chunkRead) bool {
+// readChunks does reads, one after the other while they answer from
+// memory, the rest in parallel once one shows that they wait for a device.
+// then(i) runs once read i is in, in order (right after it when reading one
+// by one). It reports whether all of them read in full; then is not called
+// past a failed read.
+func readChunks(reads []chunkRead, then func(i int)) bool {
 	do := func(rd *chunkRead) {
 		var n int
 		n, rd.err = rd.m.ReadAt(rd.b, rd.off)
@@ -165,21 +172,28 @@ func readChunks(reads []chunkRead) bool {
 			rd.err = io.ErrUnexpectedEOF
 		}
 	}
-	if len(reads) > 1 && len(reads[0].b) >= parallelReadMin {
-		var wg sync.WaitGroup
-		for i := range reads[1:] {
-			wg.Go(func() { do(&reads[i+1]) })
-		}
-		do(&reads[0])
-		wg.Wait()
-	} else {
-		for i := range reads {
-			do(&reads[i])
-		}
-	}
-	for _, rd := range reads {
-		if rd.err != nil {
+	for i := range reads {
+		start := time.Now()
+		do(&reads[i])
+		if reads[i].err != nil {
 			return false
+		}
+		then(i)
+		if i+2 < len(reads) && time.Since(start) > slowRead {
+			rest := reads[i+1:]
+			var wg sync.WaitGroup
+			for j := range rest[1:] {
+				wg.Go(func() { do(&rest[j+1]) })
+			}
+			do(&rest[0])
+			wg.Wait()
+			for j := range rest {
+				if rest[j].err != nil {
+					return false
+				}
+				then(i + 1 + j)
+			}
+			return true
 		}
 	}
 	return true
