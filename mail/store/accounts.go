@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"sync"
 )
 
 // Account is a handle on one account, returned by Authenticate and Account.
@@ -286,14 +285,12 @@ func (s *Store) Hosted(domain string) bool {
 	return s.st.domains[stringsToLower(domain)] > 0
 }
 
-var dummyHash struct {
-	once sync.Once
-	h    string
-}
-
 // Authenticate is the one password check of every protocol and the web UI.
 // On failure it logs why (unknown user, wrong password, disabled) with
-// remote, and returns ErrAuthFailed and nothing else.
+// remote, and returns ErrAuthFailed and nothing else. At most
+// Options.PasswordChecks checks run at once; a login waits its turn, and
+// if ctx ends first Authenticate returns an error wrapping ctx.Err()
+// without checking anything.
 func (s *Store) Authenticate(ctx context.Context, user, password, remote string) (*Account, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
@@ -308,13 +305,19 @@ func (s *Store) Authenticate(ctx context.Context, user, password, remote string)
 	}
 	s.mu.RUnlock()
 	if err != nil {
-		// Spend the same time as a real check so that timing does not tell.
-		dummyHash.once.Do(func() { dummyHash.h, _ = hashPassword("x", s.opts.Password) })
-		checkPassword(dummyHash.h, password)
+		// Spend the same time as a real check (the same wait for a slot,
+		// the same argon2id work) so that timing does not tell.
+		if _, werr := s.verifyPassword(ctx, dummyHash(s.opts.Password), password); werr != nil {
+			return nil, s.authAbandoned(user, remote, werr)
+		}
 		s.log.Warn("store: authentication failed", "user", user, "remote", remote, "reason", "unknown user")
 		return nil, ErrAuthFailed
 	}
-	if !checkPassword(hash, password) {
+	ok, werr := s.verifyPassword(ctx, hash, password)
+	if werr != nil {
+		return nil, s.authAbandoned(user, remote, werr)
+	}
+	if !ok {
 		s.log.Warn("store: authentication failed", "user", user, "remote", remote, "reason", "wrong password")
 		return nil, ErrAuthFailed
 	}

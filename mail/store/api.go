@@ -69,6 +69,12 @@ type Options struct {
 	// time 1, 64 MiB, 2 threads (the RFC 9106 second recommendation scaled
 	// to the appliance). Existing hashes keep the cost they were made with.
 	Password PasswordCost
+	// PasswordChecks is how many argon2id verifications Authenticate runs at
+	// once; further logins wait for a slot in the order they arrived, or
+	// until their context ends. Each check holds the hash's memory (64 MiB
+	// at the default cost), so this bounds the memory a burst of logins
+	// takes. Zero or negative means GOMAXPROCS at the first login.
+	PasswordChecks int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -62,4 +63,18 @@ func checkPassword(hash, password string) bool {
 	}
 	got := argon2.IDKey([]byte(password), salt, c.Time, c.MemoryK, c.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummy is the hash that Authenticate checks an unknown user's password
+// against, made once with the first store's cost.
+var dummy struct {
+	once sync.Once
+	h    string
+}
+
+// dummyHash returns a hash of cost c (for the first caller) that no
+// password but "x" matches.
+func dummyHash(c PasswordCost) string {
+	dummy.once.Do(func() { dummy.h, _ = hashPassword("x", c) })
+	return dummy.h
 }

@@ -44,6 +44,9 @@ type Store struct {
 	// reused until a newer checkpoint supersedes that slot.
 	keepFrom uint64
 
+	// auth bounds the password checks running at once (authlimit.go).
+	auth authLimit
+
 	// resMu serialises handing out UIDs and ids with enqueueing, so that
 	// the log order matches the order they were handed out. Taken inside
 	// mu.RLock.
