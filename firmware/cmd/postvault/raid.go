@@ -542,6 +542,9 @@ func printDetail(w io.Writer, st raid.Status) {
 		if m.State == raid.MemberRebuilding {
 			state = fmt.Sprintf("rebuilding %d%%", m.Rebuilt*100/max(1, st.Size/int64(st.Disks-(st.Level-4))))
 		}
+		if m.BadBytes > 0 {
+			dev += fmt.Sprintf(" (bad-block log: %s unreadable, reconstructed from parity)", sizeString(m.BadBytes))
+		}
 		fmt.Fprintf(w, "    %-10s %-12s %-8d %s\n", role, state, m.Events, dev)
 	}
 }
