@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -22,6 +23,12 @@ var errPreAuthLimit = errors.New("imap: too much input before login")
 // Lines are counted on the bytes as they arrive; once the client starts TLS
 // with STARTTLS the bytes are ciphertext, so only the byte budget and the
 // deadline apply from then on.
+//
+// The deadline does not end a connection while its login is inside the
+// store's password check (beginCheck to endCheck): that check may wait its
+// turn behind other logins, and closing then would leave the client
+// without a tagged answer. The timer re-arms instead and ends the
+// connection shortly after a check that failed.
 type guardConn struct {
 	net.Conn
 	release  func()
@@ -31,6 +38,13 @@ type guardConn struct {
 	timer    *time.Timer
 
 	authed atomic.Bool
+	// checking counts logins inside the password check; the timer does not
+	// close the connection while it is above 0.
+	checking atomic.Int32
+	// loginCtx ends when the connection is closed (by the server's Close
+	// too), so that a login waiting for a password check slot gives up.
+	loginCtx    context.Context
+	cancelLogin context.CancelFunc
 
 	mu      sync.Mutex // guards the counters below; Read is called by one goroutine but Close by another
 	lines   int
@@ -43,13 +57,30 @@ type guardConn struct {
 // so that only the byte budget and the deadline apply.
 func newGuardConn(c net.Conn, isTLS bool, release func(), maxLines int, maxBytes int64, timeout time.Duration) *guardConn {
 	g := &guardConn{Conn: c, release: release, maxLines: maxLines, maxBytes: maxBytes, timeout: timeout, tlsSeen: isTLS}
-	g.timer = time.AfterFunc(timeout, func() {
-		if !g.authed.Load() {
-			g.bye("Login timeout")
-		}
-	})
+	g.loginCtx, g.cancelLogin = context.WithCancel(context.Background())
+	g.timer = time.AfterFunc(timeout, g.expire)
 	return g
 }
+
+// expire is the login timer: it drops a connection that has not
+// authenticated, unless a login is being checked right now; then it looks
+// again a little later (at most a second, so that a failed check's answer
+// goes out before the BYE).
+func (g *guardConn) expire() {
+	switch {
+	case g.authed.Load():
+	case g.checking.Load() > 0:
+		g.timer.Reset(min(g.timeout, time.Second))
+	default:
+		g.bye("Login timeout")
+	}
+}
+
+// beginCheck marks a login as inside the password check; endCheck ends
+// that. A successful login calls authenticated before endCheck, so the
+// timer never sees the connection as idle in between.
+func (g *guardConn) beginCheck() { g.checking.Add(1) }
+func (g *guardConn) endCheck()   { g.checking.Add(-1) }
 
 // authenticated lifts the pre-login limits.
 func (g *guardConn) authenticated() {
@@ -128,6 +159,7 @@ func (g *guardConn) keep(b []byte) {
 
 func (g *guardConn) Close() error {
 	g.timer.Stop()
+	g.cancelLogin()
 	g.release()
 	return g.Conn.Close()
 }

@@ -76,6 +76,13 @@ func quietLogger() *slog.Logger {
 // startServer serves st on a loopback listener, wrapped by wrap if not nil.
 func startServer(t *testing.T, st *store.Store, opts *imap.Options, wrap func(net.Listener) net.Listener) *env {
 	t.Helper()
+	return startServerPrep(t, st, opts, wrap, nil)
+}
+
+// startServerPrep is startServer with prep, if not nil, called on the
+// server before it serves (to set test hooks).
+func startServerPrep(t *testing.T, st *store.Store, opts *imap.Options, wrap func(net.Listener) net.Listener, prep func(*imap.Server)) *env {
+	t.Helper()
 	if opts == nil {
 		opts = &imap.Options{}
 	}
@@ -85,6 +92,9 @@ func startServer(t *testing.T, st *store.Store, opts *imap.Options, wrap func(ne
 	srv, err := imap.New(st, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if prep != nil {
+		prep(srv)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -28,7 +28,15 @@ func (s *session) Login(username, password string) error {
 			Text: fmt.Sprintf("Too many failed logins, try again in %d seconds", int(wait.Seconds())+1),
 		}
 	}
-	acct, err := s.srv.st.Authenticate(s.ctx(), username, password, s.remote.String())
+	// The login timer must not drop the connection while the store checks
+	// (the check may wait its turn behind other logins); see guardConn.
+	ctx := s.ctx()
+	if s.guard != nil {
+		ctx = s.guard.loginCtx
+		s.guard.beginCheck()
+		defer s.guard.endCheck()
+	}
+	acct, err := s.srv.authenticate(ctx, username, password, s.remote.String())
 	if errors.Is(err, store.ErrAuthFailed) {
 		logins.Failed(s.remote, username)
 		s.srv.log.Warn("imap: login failed", "user", username, "remote", s.remote.String())

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -70,6 +71,13 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 
+	// authenticate is st.Authenticate; tests replace it (export_test.go)
+	// before serving.
+	authenticate func(ctx context.Context, user, password, remote string) (*store.Account, error)
+	// refuseTimeout bounds the whole refusal of a connection over the
+	// limit, TLS handshake included; tests shorten it.
+	refuseTimeout time.Duration
+
 	// The library decides per server whether LOGIN is allowed (the
 	// connection is a *tls.Conn, or InsecureAuth) and whether STARTTLS is
 	// offered (TLSConfig set, connection not a *tls.Conn). We decide per
@@ -120,10 +128,12 @@ func New(st *store.Store, opts *Options) (*Server, error) {
 		o.Logger = slog.Default()
 	}
 	s := &Server{
-		st:        st,
-		opts:      o,
-		log:       o.Logger,
-		listeners: make(map[net.Listener]struct{}),
+		st:            st,
+		opts:          o,
+		log:           o.Logger,
+		authenticate:  st.Authenticate,
+		refuseTimeout: 5 * time.Second,
+		listeners:     make(map[net.Listener]struct{}),
 	}
 	for i := range s.libs {
 		s.libs[i] = imapserver.New(s.libOptions(i))
@@ -229,8 +239,11 @@ func (s *Server) dispatch(c net.Conn) {
 	release, ok := s.opts.Conns.Acquire(c.RemoteAddr())
 	if !ok {
 		s.log.Warn("imap: too many connections", "remote", c.RemoteAddr().String())
+		// One deadline for reads and writes: on implicit TLS the write
+		// first runs the handshake, which reads, and a client that never
+		// sends its hello must not hold the goroutine and the socket.
 		go func() {
-			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			c.SetDeadline(time.Now().Add(s.refuseTimeout))
 			io.WriteString(c, "* BYE [UNAVAILABLE] Too many connections from your address\r\n")
 			c.Close()
 		}()
