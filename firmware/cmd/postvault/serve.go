@@ -17,9 +17,10 @@ import (
 func serveMain(io stdio, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.err)
+	printed := false // the flag package prints the usage after its own errors
 	fs.Usage = func() {
-		fmt.Fprintln(io.err, "usage: postvault serve [--dev DIR | --members PATH,...] [--imap ADDR] [--imaps ADDR] [--pop3 ADDR] [--pop3s ADDR] [--smtp ADDR] [--lmtp ADDR] [--http ADDR] [options]")
-		fmt.Fprintln(io.err, "Without --dev or --members, the SATA disks found in sysfs are the members (never the boot disk).")
+		printed = true
+		fmt.Fprint(io.err, serveUsage)
 		fs.PrintDefaults()
 	}
 	cfg, err := appliance.ParseFlags(args, fs)
@@ -27,7 +28,10 @@ func serveMain(io stdio, args []string) error {
 		return nil
 	}
 	if err != nil {
-		fs.Usage()
+		if !printed {
+			fmt.Fprintln(io.err, "postvault serve:", err)
+			fs.Usage()
+		}
 		return errUsage
 	}
 	log := slog.New(slog.NewTextHandler(io.err, nil))
@@ -41,3 +45,29 @@ func serveMain(io stdio, args []string) error {
 	log.Info("shutting down")
 	return ap.Close()
 }
+
+// serveUsage lists every flag of appliance.ParseFlags; the defaults it
+// names are those of firmware/appliance/config.go (applianceListen,
+// devListen, defaultConnLimits), where the precedence is written down.
+const serveUsage = `usage: postvault serve [--dev DIR | --members PATH,...] [--board PROFILE|FILE]
+           [--imap ADDR] [--imaps ADDR] [--pop3 ADDR] [--pop3s ADDR]
+           [--smtp ADDR] [--lmtp ADDR] [--http ADDR] [--https ADDR]
+           [--imap-conns N] [--pop3-conns N] [--smtp-conns N] [--lmtp-conns N]
+           [--hostname NAME] [--allow-insecure-auth] [--admin ADDRESS]
+           [--disk-size BYTES] [--console FILE]
+Without --dev or --members, the SATA disks found in sysfs are the members
+(never the boot disk).
+Listen addresses: a flag wins, then the store's setting serve.NAME (serve.imap,
+serve.https, ...), then the default; "off" turns a service off. Defaults:
+  on the box:  imap :143, imaps :993, pop3 :110, pop3s :995, smtp :25,
+               lmtp :24, http :80, https :443
+  with --dev:  imap 127.0.0.1:10143, imaps 127.0.0.1:10993,
+               pop3 127.0.0.1:10110, pop3s 127.0.0.1:10995,
+               smtp 127.0.0.1:10025, lmtp 127.0.0.1:10024,
+               http 127.0.0.1:10080, no https
+Connections per client address (IMAP and IMAPS share one count, POP3 and
+POP3S another): a flag wins, then the setting serve.NAME-conns (serve.imap-conns,
+...), then the default: imap 50, pop3 20, smtp 20, lmtp 100; -1 means no limit.
+With --dev, loopback clients are not limited.
+Flags:
+`
