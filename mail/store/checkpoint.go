@@ -261,10 +261,10 @@ func (s *Store) checkpointLocked() error {
 		}
 	}
 	dir := &recCkptDirP{replay: pos, total: uint64(len(data)), dataCRC: crc(data)}
+	if err := s.awaitData(units); err != nil {
+		return err
+	}
 	for _, u := range units {
-		if err := u.wait(); err != nil {
-			return err
-		}
 		dir.extents = append(dir.extents, extent{u.offs[0], uint32(u.size)})
 	}
 	typ, p := marshalRec(dir)

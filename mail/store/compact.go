@@ -178,10 +178,10 @@ func (s *Store) moveBody(m move) (*unit, int64, error) {
 			}
 			units = append(units, u)
 		}
+		if err := s.awaitData(units); err != nil {
+			return nil, 0, err
+		}
 		for _, u := range units {
-			if err := u.wait(); err != nil {
-				return nil, 0, err
-			}
 			mv.chunks = append(mv.chunks, extent{u.offs[0], uint32(u.size)})
 		}
 	}

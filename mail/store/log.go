@@ -20,9 +20,10 @@ func (r rec) len() int { return len(r.p) + len(r.p2) }
 // together (so they are durable together), and, once done, what applying
 // them did.
 type unit struct {
-	recs []rec
-	data bool // chunk or checkpoint data: counts toward back-pressure
-	size int  // bytes on the volume
+	recs   []rec
+	data   bool // chunk or checkpoint data: counts toward back-pressure, may wait for company
+	size   int  // bytes on the volume
+	waited bool // guarded by Store.qmu: a caller waits for this data unit (awaitData)
 
 	// Set by the writer before done is closed.
 	offs    []int64 // volume offset of each record
@@ -45,6 +46,13 @@ const (
 	maxBatchBytes   = 8 << 20
 	maxBatchRecords = 60000
 	maxQueuedData   = 16 << 20
+	// lingerData is how much data may sit in the queue, nobody waiting
+	// for it, before the writer writes it anyway. Message chunks arrive
+	// as the client sends them and nobody waits for one until the last is
+	// queued: written together, a message costs one commit instead of one
+	// per chunk (on the RAID, each is a journaled partial-stripe write).
+	// Below maxQueuedData, so that back-pressure never waits on it.
+	lingerData = 8 << 20
 )
 
 // sealReserve is the room kept at the end of every segment for its seal.
@@ -83,10 +91,42 @@ func (s *Store) enqueue(u *unit) error {
 	return nil
 }
 
-// wait waits for u to be durable and applied.
+// wait waits for u to be durable and applied. Data units are waited for
+// with awaitData.
 func (u *unit) wait() error {
 	<-u.done
 	return u.err
+}
+
+// awaitData waits for the data units us: it tells the writer that someone
+// waits for them, so it stops holding them back for company.
+func (s *Store) awaitData(us []*unit) error {
+	s.qmu.Lock()
+	for _, u := range us {
+		u.waited = true
+	}
+	s.qcond.Broadcast()
+	s.qmu.Unlock()
+	for _, u := range us {
+		if err := u.wait(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lingerLocked says whether the writer should wait for more: everything
+// queued is data nobody waits for yet, and not much of it. s.qmu held.
+func (s *Store) lingerLocked() bool {
+	if s.closing || s.failed != nil || s.queuedData >= lingerData {
+		return false
+	}
+	for _, u := range s.queue {
+		if !u.data || u.waited {
+			return false
+		}
+	}
+	return true
 }
 
 // commit enqueues records as one unit and waits until they are durable.
@@ -105,7 +145,7 @@ func (s *Store) writeLoop() {
 	defer close(s.writerDone)
 	for {
 		s.qmu.Lock()
-		for len(s.queue) == 0 && !s.closing {
+		for (len(s.queue) == 0 && !s.closing) || (len(s.queue) > 0 && s.lingerLocked()) {
 			s.qcond.Wait()
 		}
 		if len(s.queue) == 0 {

@@ -72,10 +72,10 @@ func (s *Store) readBody(ctx context.Context, r io.Reader) (*body, error) {
 		}
 	}
 	b := &body{size: uint32(total)}
+	if err := s.awaitData(units); err != nil {
+		return nil, err
+	}
 	for _, u := range units {
-		if err := u.wait(); err != nil {
-			return nil, err
-		}
 		b.chunks = append(b.chunks, extent{u.offs[0], uint32(u.size)})
 	}
 	return b, nil
