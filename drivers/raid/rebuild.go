@@ -245,6 +245,7 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 			b.unlock()
 		}
 		fl.stop()
+		batchBufs.keep(g.batchRows()*g.chunk, rd.pooled)
 	}()
 	lastCk, lastCb := time.Now(), time.Time{}
 	var lost []Range
@@ -286,7 +287,7 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 	j.update(func(p *Progress) { p.Row = g.stripes })
 	// The rebuilt chunks and their checksums reach the media, then the
 	// superblocks say in sync (no recovery offset needed in between).
-	if err := mt.asOwn(a.syncMeta); err != nil {
+	if err := mt.asOwn(func() error { return a.syncRebuilt(targets) }); err != nil {
 		return fmt.Errorf("raid: finishing the rebuild: %w", err)
 	}
 	for _, r := range targets {
@@ -315,9 +316,7 @@ func (a *Array) checkpointRebuild(targets []int, row int64) error {
 }
 
 func (a *Array) checkpointRebuildOwn(targets []int, row int64) error {
-	// syncMeta, not Flush: Flush syncs only after foreground writes that
-	// skipped the journal, and the rebuild's writes are not foreground's.
-	if err := a.syncMeta(); err != nil {
+	if err := a.syncRebuilt(targets); err != nil {
 		return fmt.Errorf("raid: rebuild checkpoint: %w", err)
 	}
 	for _, r := range targets {
@@ -327,6 +326,35 @@ func (a *Array) checkpointRebuildOwn(targets []int, row int64) error {
 		if err := a.setRecoveryOffset(r, row); err != nil {
 			return fmt.Errorf("raid: rebuild checkpoint: %w", err)
 		}
+	}
+	return nil
+}
+
+// syncRebuilt makes what the rebuild wrote durable: the chunks on the
+// members being rebuilt and their checksum pages. The other members hold
+// foreground's writes, which Flush syncs (Flush itself would not do here:
+// it syncs only after foreground writes that skipped the journal). It holds
+// syncMu as syncMeta does, so that no sync running meanwhile holds pages
+// back that this one then reports durable.
+func (a *Array) syncRebuilt(targets []int) error {
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
+	var wg sync.WaitGroup
+	for _, r := range targets {
+		m := a.writable(r)
+		if m == nil {
+			continue
+		}
+		pages := a.crcs.dirtyPages(r)
+		wg.Go(func() {
+			if err := a.writeMetaPages(m, pages, nil); err != nil {
+				a.failMember(r, err)
+			}
+		})
+	}
+	wg.Wait()
+	if a.failedNow() {
+		return ErrFailed
 	}
 	return nil
 }

@@ -69,9 +69,11 @@ type rebuildReader struct {
 	th      *throttle
 	o       RebuildOptions
 	next    int64 // first row not yet handed out
-	// finished is set when every row was handed out; read it after the
-	// batches channel is closed.
+	// finished is set when every row was handed out, and pooled lists the
+	// buffers taken from the pool; read them after the batches channel is
+	// closed.
 	finished bool
+	pooled   []*[]byte
 	count    int // batches formed, to rotate the survivor left out
 }
 
@@ -233,8 +235,8 @@ func (g geometry) batchRows() int64 {
 }
 
 // run hands out batches on out until the rows run out or ctx ends; it
-// closes out when it returns. Buffer sets come back on free; two are made,
-// when first needed.
+// closes out when it returns. Buffer sets come back on free; two are taken
+// from batchBufs when first needed.
 func (rd *rebuildReader) run(ctx context.Context, out chan<- *rbatch, free chan [][]byte) {
 	defer close(out)
 	var prev int64 // bytes of work of the previous batch, for the throttle
@@ -256,7 +258,9 @@ func (rd *rebuildReader) run(ctx context.Context, out chan<- *rbatch, free chan 
 				made++
 				bufs = make([][]byte, rd.a.geo.disks)
 				for r := range bufs {
-					bufs[r] = make([]byte, rd.a.geo.batchRows()*rd.a.geo.chunk)
+					p := batchBufs.take(rd.a.geo.batchRows() * rd.a.geo.chunk)
+					rd.pooled = append(rd.pooled, p)
+					bufs[r] = *p
 				}
 				break
 			}
@@ -351,6 +355,47 @@ func (a *Array) rebuildBatch(b *rbatch, sources map[int]Member) ([]Range, int64,
 		})
 	}
 	return nil, written, nil
+}
+
+// batchBufs keeps the batch buffers of the last rebuild for the next one:
+// fresh memory costs a page fault per page at its first touch, some
+// milliseconds for a buffer set here (more in a virtual machine), which a
+// rebuild of a mostly empty array would pay again and again, and a sync.Pool
+// is emptied by the collections that happen between jobs. It holds at most
+// batchBufsMax buffers of one size.
+var batchBufs bufCache
+
+const batchBufsMax = 32
+
+type bufCache struct {
+	mu   sync.Mutex
+	size int64
+	free []*[]byte
+}
+
+func (c *bufCache) take(size int64) *[]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.free); n > 0 && c.size == size {
+		b := c.free[n-1]
+		c.free = c.free[:n-1]
+		return b
+	}
+	b := make([]byte, size)
+	return &b
+}
+
+func (c *bufCache) keep(size int64, bufs []*[]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.size != size {
+		c.size, c.free = size, nil
+	}
+	for _, b := range bufs {
+		if len(c.free) < batchBufsMax {
+			c.free = append(c.free, b)
+		}
+	}
 }
 
 // flusher flushes the members being rebuilt in the background when asked;
