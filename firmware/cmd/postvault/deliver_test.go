@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/postvault/postvault/drivers/raid"
@@ -37,6 +38,28 @@ func TestDeliverExitCodes(t *testing.T) {
 			code, _, e := runCmd(t, msg, append([]string{"deliver", "--to", tt.to}, m...)...)
 			if code != tt.want {
 				t.Errorf("deliver --to %s: exit %d (%s), want %d", tt.to, code, e, tt.want)
+			}
+		})
+	}
+}
+
+// A mistyped command line in the MTA's configuration defers the mail (75)
+// instead of bouncing it: Postfix bounces on any code but EX_TEMPFAIL.
+func TestDeliverBadUsageDefers(t *testing.T) {
+	m := storeArray(t)
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"no --to", m},
+		{"no members", []string{"--to", "carol@example.org"}},
+		{"unknown flag", append([]string{"--recipient", "carol@example.org"}, m...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, e := runCmd(t, "Subject: x\r\n\r\nx\r\n", append([]string{"deliver"}, tt.args...)...)
+			if code != exTempFail || out != "" || !strings.Contains(e, "usage: postvault deliver") {
+				t.Errorf("deliver %v = %d, %q, stderr %q; want %d with the usage", tt.args, code, out, e, exTempFail)
 			}
 		})
 	}

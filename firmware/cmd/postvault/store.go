@@ -65,8 +65,14 @@ type openedStore struct {
 
 // openStore assembles the members and opens the store on the array. With
 // create, a blank array (no store yet) is formatted first. The logger
-// writes to standard error.
+// writes to standard error. A read-only open refuses members that a writer
+// (a running serve) holds: their log changes under a reader.
 func openStore(io stdio, paths []string, readOnly, create bool) (*openedStore, error) {
+	if readOnly {
+		if err := checkNoWriter(paths); err != nil {
+			return nil, err
+		}
+	}
 	var ms []raid.Member
 	for _, p := range paths {
 		f, err := raid.OpenFile(p, readOnly)
@@ -212,12 +218,14 @@ func deliverMain(io stdio, args []string) error {
 	to := fs.String("to", "", "recipient address (aliases are resolved)")
 	mbox := fs.String("mailbox", "", "mailbox to deliver into (default INBOX; INBOX if it does not exist)")
 	pos, err := storeArgs(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	if *to == "" {
+	if err == nil && *to == "" {
 		fs.Usage()
-		return errUsage
+		err = errUsage
+	}
+	if err != nil {
+		// An MTA bounces the message on any code but 75: a mistyped
+		// command line in its configuration must defer mail, not lose it.
+		return &exitError{exTempFail, errors.New("bad usage (see above); exit 75 so that the mail system keeps the message and tries again")}
 	}
 	s, err := openStore(io, pos, false, false)
 	if err != nil {
