@@ -42,15 +42,15 @@ func checkNoWriter(paths []string) error {
 // writeLockHolder reports whether a lock conflicting with a write lock on
 // the whole of f is held elsewhere and, if the holder is known, who. An OFD
 // query sees POSIX and OFD locks alike, also this process's own writers;
-// the pid comes from a POSIX query (OFD locks carry none; raid.OpenFile
-// takes both).
+// the pid comes from a POSIX query on byte 0 (OFD locks carry none;
+// raid.OpenFile puts a POSIX lock there to name itself).
 func writeLockHolder(f *os.File) (string, bool) {
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
 	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_GETLK, &lk); err != nil || lk.Type == unix.F_UNLCK {
 		return "", false
 	}
 	if lk.Pid <= 0 {
-		lk = unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
+		lk = unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Len: 1}
 		if err := unix.FcntlFlock(f.Fd(), unix.F_GETLK, &lk); err != nil || lk.Type == unix.F_UNLCK {
 			lk.Pid = 0
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,6 +45,9 @@ func TestReadersRefuseHeldMembers(t *testing.T) {
 	}
 	if !bytes.Equal(before, readFiles(t, m)) {
 		t.Fatal("a refused reader changed a member")
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a refused recover made its --out directory (%v)", err)
 	}
 	held.Close()
 	for _, tt := range tests {

@@ -331,14 +331,14 @@ func recoverMain(io stdio, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	if err := os.MkdirAll(*out, 0o700); err != nil {
-		return err
-	}
 	s, err := openStore(io, pos, true, false)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if err := os.MkdirAll(*out, 0o700); err != nil {
+		return err
+	}
 	for _, p := range s.Problems() {
 		fmt.Fprintf(io.err, "damage: %s %s UID %d: %s\n", p.Account, p.Mailbox, p.UID, p.Detail)
 	}
