@@ -336,6 +336,9 @@ func recoverMain(io stdio, args []string) error {
 		return err
 	}
 	defer s.Close()
+	if ents, err := os.ReadDir(*out); err == nil && len(ents) > 0 {
+		return fmt.Errorf("%s is not empty: give a new or empty directory (an export never overwrites)", *out)
+	}
 	if err := os.MkdirAll(*out, 0o700); err != nil {
 		return err
 	}
