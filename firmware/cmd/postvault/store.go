@@ -259,9 +259,15 @@ func deliveryExit(err error) error {
 }
 
 func storeMain(io stdio, args []string) error {
-	fs := storeFlags(io, "store", "check|stats|compact PATH...")
+	fs := storeFlags(io, "store", "check|stats|compact PATH...  |  "+settingsUsage)
 	pos, err := storeArgs(fs, args, 2)
 	if err != nil {
+		return err
+	}
+	if ok, err := settingsVerb(io, pos); ok {
+		if err == errUsage {
+			fs.Usage()
+		}
 		return err
 	}
 	ctx := context.Background()
