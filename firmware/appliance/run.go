@@ -84,16 +84,19 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (*
 		log.Info("rebuild started")
 	}
 	ap.startDisks(ms)
-	if err := ap.ensureAdmin(ctx); err != nil {
-		ap.Close()
-		return nil, err
-	}
 	tlsConf, err := ap.tlsConfig(ctx)
 	if err != nil {
 		ap.Close()
 		return nil, err
 	}
 	if err := ap.serve(tlsConf); err != nil {
+		ap.Close()
+		return nil, err
+	}
+	// The admin account is made, and its password printed, only once every
+	// listener is up: a first start that fails (a port in use) must not
+	// consume the one showing of the password.
+	if err := ap.ensureAdmin(ctx); err != nil {
 		ap.Close()
 		return nil, err
 	}
