@@ -167,6 +167,9 @@ func userMain(io stdio, args []string) error {
 	case "del":
 		err = s.DelUser(ctx, name)
 	}
+	if err != nil {
+		err = fmt.Errorf("%s %s: %w", verb, name, err) // "add alice@example.org: store: user exists"
+	}
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}

@@ -113,3 +113,26 @@ func mustGlobOne(t *testing.T, pattern string) string {
 	}
 	return filepath.Base(m[0])
 }
+
+// An account command that fails names the verb and the account.
+func TestUserErrorsNameTheAccount(t *testing.T) {
+	m := storeArray(t)
+	if code, _, e := runCmd(t, "pw\n", append([]string{"user", "add", "carol@example.org"}, m...)...); code != 0 {
+		t.Fatalf("user add: %s", e)
+	}
+	tests := []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"pw\n", []string{"add", "carol@example.org"}, "add carol@example.org: store: user exists"},
+		{"pw\n", []string{"passwd", "dave@example.org"}, "passwd dave@example.org: store: no such user"},
+		{"", []string{"del", "dave@example.org"}, "del dave@example.org: store: no such user"},
+	}
+	for _, tt := range tests {
+		code, _, e := runCmd(t, tt.stdin, append(append([]string{"user"}, tt.args...), m...)...)
+		if code != 1 || !strings.Contains(e, tt.want) {
+			t.Errorf("postvault user %v = %d, stderr %q; want 1 and %q", tt.args, code, e, tt.want)
+		}
+	}
+}
