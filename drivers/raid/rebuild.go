@@ -96,11 +96,11 @@ func (e *LostDataError) Error() string {
 // (nil, or a *LostDataError when some ranges were lost), on error, or when
 // ctx ends (the position is checkpointed so a later Rebuild resumes).
 func (a *Array) Rebuild(ctx context.Context, opts *RebuildOptions) error {
-	j, err := a.beginRebuild(ctx, "rebuild", nil)
+	j, pr, err := a.beginRebuildOverlapped(nil)
 	if err != nil {
 		return err
 	}
-	return a.runRebuild(ctx, j, opts.withDefaults(), nil)
+	return a.runRebuildWith(ctx, j, opts.withDefaults(), nil, pr)
 }
 
 // StartRebuild starts a rebuild in the background if there is anything to
@@ -110,7 +110,7 @@ func (a *Array) Rebuild(ctx context.Context, opts *RebuildOptions) error {
 // added. RebuildProgress follows it; ctx's end stops it at a checkpoint.
 func (a *Array) StartRebuild(ctx context.Context, opts *RebuildOptions) (bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	j, err := a.beginRebuild(ctx, "rebuild", cancel)
+	j, pr, err := a.beginRebuildOverlapped(cancel)
 	if errors.Is(err, ErrNothingToRebuild) {
 		cancel()
 		return false, nil
@@ -129,7 +129,7 @@ func (a *Array) StartRebuild(ctx context.Context, opts *RebuildOptions) (bool, e
 	o := opts.withDefaults()
 	go func() {
 		defer cancel()
-		a.runRebuild(ctx, j, o, nil)
+		a.runRebuildWith(ctx, j, o, nil, pr)
 	}()
 	return true, nil
 }
@@ -162,6 +162,28 @@ func (a *Array) StopRebuild() {
 
 // beginRebuild promotes spares into empty roles and registers the job.
 func (a *Array) beginRebuild(ctx context.Context, name string, cancel func()) (*jobState, error) {
+	return a.beginJob(name, cancel, a.promoteSpares)
+}
+
+// beginRebuildOverlapped is beginRebuild with the promotions' I/O (zeroed
+// checksum region, used map, superblocks: a few flushes of every member)
+// left running while the rebuild starts; runRebuildWith waits for it
+// before any checksum, checkpoint or end (promotion).
+func (a *Array) beginRebuildOverlapped(cancel func()) (*jobState, *promotion, error) {
+	var pr *promotion
+	j, err := a.beginJob("rebuild", cancel, func() error {
+		pr = a.startPromotion()
+		return nil
+	})
+	if err != nil && pr != nil {
+		err = errors.Join(err, pr.wait(a)) // nothing to rebuild: still see it through
+	}
+	return j, pr, err
+}
+
+// beginJob checks that no job runs, promotes spares with promote and
+// registers the job.
+func (a *Array) beginJob(name string, cancel func(), promote func() error) (*jobState, error) {
 	if a.readOnly {
 		return nil, ErrReadOnly
 	}
@@ -176,7 +198,7 @@ func (a *Array) beginRebuild(ctx context.Context, name string, cancel func()) (*
 			return nil, ErrBusy
 		}
 	}
-	if err := a.promoteSpares(); err != nil {
+	if err := promote(); err != nil {
 		return nil, err
 	}
 	targets := a.rebuildTargets()
@@ -223,10 +245,17 @@ func (a *Array) readySpare(r int) bool {
 // runRebuild is the rebuild loop (the pipeline is in rebuildpipe.go).
 // sources maps a role to a member that still holds its chunks (replace):
 // they are copied when their checksum agrees, reconstructed otherwise.
-func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, sources map[int]Member) (err error) {
+func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, sources map[int]Member) error {
+	return a.runRebuildWith(ctx, j, o, sources, nil)
+}
+
+// runRebuildWith is runRebuild with promotions still under way (pr; nil:
+// none).
+func (a *Array) runRebuildWith(ctx context.Context, j *jobState, o RebuildOptions, sources map[int]Member, pr *promotion) (err error) {
 	mt := a.maint()
 	g := a.geo
 	defer func() { j.finish(err, o.Progress) }()
+	defer func() { err = errors.Join(err, pr.wait(a)) }()
 	targets := j.progress().Roles
 	start := g.stripes
 	for _, r := range targets {
@@ -234,7 +263,7 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 	}
 	j.update(func(p *Progress) { p.Row, p.Total = start, a.usedRowsFrom(start)*g.chunk })
 	rd := &rebuildReader{a: a, targets: slices.Clone(targets), sources: sources,
-		th: newThrottle(mt, o.MinRate, o.MaxRate, o.Idle), o: o, next: start}
+		th: newThrottle(mt, o.MinRate, o.MaxRate, o.Idle), o: o, next: start, pr: pr}
 	batches, free := make(chan *rbatch), make(chan [][]byte, 2)
 	rctx, stop := context.WithCancel(ctx)
 	go rd.run(rctx, batches, free)
@@ -252,7 +281,13 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 	var unflushed int64
 	pos := start // rows below pos are done
 	for b := range batches {
-		l, n, err := a.rebuildBatch(b, sources)
+		if b.slow { // stripe by stripe records checksums at once
+			if err := pr.wait(a); err != nil {
+				b.unlock()
+				return err
+			}
+		}
+		l, n, err := a.rebuildBatch(b, sources, pr.setCRC(a))
 		b.unlock()
 		free <- b.set
 		if err != nil {
@@ -271,6 +306,9 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 			unflushed = 0
 		}
 		if time.Since(lastCk) >= o.CheckpointEvery {
+			if err := pr.wait(a); err != nil {
+				return err
+			}
 			if err := a.checkpointRebuild(targets, pos); err != nil {
 				return err
 			}
@@ -280,6 +318,9 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 			o.Progress(j.progress())
 			lastCb = time.Now()
 		}
+	}
+	if err := pr.wait(a); err != nil {
+		return err
 	}
 	if !rd.finished { // ctx ended
 		return errors.Join(ctx.Err(), a.checkpointRebuild(targets, pos))
@@ -299,6 +340,93 @@ func (a *Array) runRebuild(ctx context.Context, j *jobState, o RebuildOptions, s
 		return &LostDataError{Ranges: mergeRanges(lost)}
 	}
 	return nil
+}
+
+// promotion is spares' promotion I/O running while a rebuild starts:
+// until it is done, checksums of rebuilt chunks are held back (the
+// promotion zeroes the new member's checksum region) and no checkpoint is
+// written. A nil promotion is done.
+type promotion struct {
+	done chan struct{}
+	err  error
+	mu   sync.Mutex // guards held and over
+	held []heldCRC
+	over bool // held applied; checksums go straight to the table
+}
+
+type heldCRC struct {
+	r int
+	s int64
+	v uint32
+}
+
+// startPromotion promotes spares into missing or faulty roles in the
+// background and returns once each promotion that will happen has taken
+// its role in memory (the first thing promoteSpare does), or all are over.
+func (a *Array) startPromotion() *promotion {
+	var expect []int
+	for r := range a.geo.disks {
+		if a.readySpare(r) {
+			expect = append(expect, r)
+		}
+	}
+	pr := &promotion{done: make(chan struct{})}
+	if len(expect) == 0 {
+		pr.over = true
+		close(pr.done)
+		return pr
+	}
+	mt := a.mt // made by beginJob, which holds its lock (maint would wait on it)
+	go func() { // the reader paces itself only once this is done (settle)
+		pr.err = mt.asOwn(a.promoteSpares)
+		close(pr.done)
+	}()
+	for {
+		targets := a.rebuildTargets()
+		if !slices.ContainsFunc(expect, func(r int) bool { return !slices.Contains(targets, r) }) {
+			return pr
+		}
+		select {
+		case <-pr.done:
+			return pr
+		case <-time.After(20 * time.Microsecond):
+		}
+	}
+}
+
+// wait waits for the promotion, records the checksums held back, and
+// returns the promotion's error.
+func (pr *promotion) wait(a *Array) error {
+	if pr == nil {
+		return nil
+	}
+	<-pr.done
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if !pr.over {
+		pr.over = true
+		for _, c := range pr.held {
+			a.setChunkCRC(c.r, c.s, c.v)
+		}
+		pr.held = nil
+	}
+	return pr.err
+}
+
+// setCRC returns how a rebuilt chunk's checksum is recorded meanwhile.
+func (pr *promotion) setCRC(a *Array) func(r int, s int64, v uint32) {
+	if pr == nil {
+		return a.setChunkCRC
+	}
+	return func(r int, s int64, v uint32) {
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		if pr.over {
+			a.setChunkCRC(r, s, v)
+			return
+		}
+		pr.held = append(pr.held, heldCRC{r, s, v})
+	}
 }
 
 // stillRebuilding drops targets that failed meanwhile.

@@ -69,6 +69,12 @@ type rebuildReader struct {
 	th      *throttle
 	o       RebuildOptions
 	next    int64 // first row not yet handed out
+	// pr is the promotion still under way when the rebuild began (nil:
+	// none). Its I/O would look like foreground I/O to the throttle, so
+	// the pace is kept at its maximum until it is over (a few flushes),
+	// and the throttle then starts counting afresh.
+	pr      *promotion
+	settled bool
 	// finished is set when every row was handed out, and pooled lists the
 	// buffers taken from the pool; read them after the batches channel is
 	// closed.
@@ -108,11 +114,28 @@ func (a *Array) usedRowsFrom(s int64) int64 {
 	}
 }
 
+// settle reports whether the promotion is over, restarting the
+// throttle's counts the first time it sees so.
+func (rd *rebuildReader) settle() bool {
+	if rd.settled || rd.pr == nil {
+		rd.settled = true
+		return true
+	}
+	select {
+	case <-rd.pr.done:
+		mt := rd.th.mt
+		rd.th.total, rd.th.own, rd.th.lastFg = mt.total.Load(), mt.own.Load(), time.Time{}
+		rd.settled = true
+	default:
+	}
+	return rd.settled
+}
+
 // maxRows is the batch size for the current pace.
 func (rd *rebuildReader) maxRows(targets int) int64 {
 	g := rd.a.geo
 	rate := rd.o.MaxRate
-	if rd.th.min > 0 && rd.th.busy(time.Now()) {
+	if rd.th.min > 0 && rd.settle() && rd.th.busy(time.Now()) {
 		rate = rd.o.MinRate
 	}
 	n := g.batchRows()
@@ -242,7 +265,7 @@ func (rd *rebuildReader) run(ctx context.Context, out chan<- *rbatch, free chan 
 	var prev int64 // bytes of work of the previous batch, for the throttle
 	made := 0
 	for {
-		if prev > 0 && !rd.th.wait(ctx.Done(), prev) {
+		if prev > 0 && rd.settle() && !rd.th.wait(ctx.Done(), prev) {
 			return
 		}
 		b, ok := rd.form()
@@ -282,8 +305,10 @@ func (rd *rebuildReader) run(ctx context.Context, out chan<- *rbatch, free chan 
 }
 
 // rebuildBatch reconstructs and writes b's target chunks (the caller
-// unlocks b). It returns the volume ranges lost and the bytes written.
-func (a *Array) rebuildBatch(b *rbatch, sources map[int]Member) ([]Range, int64, error) {
+// unlocks b) and records their checksums with setCRC (stripe by stripe,
+// after a failed read: in the table). It returns the volume ranges lost
+// and the bytes written.
+func (a *Array) rebuildBatch(b *rbatch, sources map[int]Member, setCRC func(r int, s int64, v uint32)) ([]Range, int64, error) {
 	if len(b.want) == 0 {
 		return nil, 0, nil
 	}
@@ -349,7 +374,7 @@ func (a *Array) rebuildBatch(b *rbatch, sources map[int]Member) ([]Range, int64,
 		written += int64(len(b.bufs[r]))
 		mt.asOwn(func() error { // one window: the reader's I/O runs meanwhile
 			for j := range b.n {
-				a.setChunkCRC(r, b.s0+j, crcs[int64(k)*b.n+j])
+				setCRC(r, b.s0+j, crcs[int64(k)*b.n+j])
 			}
 			return nil
 		})
