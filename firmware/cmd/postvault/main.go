@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
 
 // stdio is what a subcommand reads from and writes to, so that tests can run
@@ -75,7 +76,9 @@ func run(io stdio, args []string) int {
 		if err == errUsage {
 			return 2
 		}
-		fmt.Fprintf(io.err, "postvault %s: %v\n", args[0], err)
+		// Errors of the package of the same name ("raid: ...", "store:
+		// ...") already say where they come from.
+		fmt.Fprintf(io.err, "postvault %s: %s\n", args[0], strings.TrimPrefix(err.Error(), args[0]+": "))
 		var ee *exitError
 		if errors.As(err, &ee) {
 			return ee.code
