@@ -184,10 +184,12 @@ func rebuildOnce(b *testing.B, size int64, frac float64) (time.Duration, *Array,
 	return time.Since(start), a, paths
 }
 
-// rawCopy reads, chunk row by chunk row, the data areas of five survivors
-// and writes one member's worth to a new sparse file of the same size (as
-// the spare is), then syncs it: the I/O a rebuild of one member needs,
-// without parity or bookkeeping.
+// rawCopy reads, chunk row by chunk row, the data areas of the five
+// survivors and writes one member's worth to a new sparse file of the same
+// size (as the spare is), then syncs it: the I/O a rebuild of one member
+// does when it reads every survivor, without parity or bookkeeping. (The
+// rebuild reads four of the five per row, the data count, which is all
+// RAID-6 reconstruction needs.)
 func rawCopy(b *testing.B, paths []string, dataOff, rows, chunk int64) time.Duration {
 	var fs []*os.File
 	for _, p := range paths[:5] {
@@ -284,8 +286,10 @@ func BenchmarkRebuildTenPercentUsed(b *testing.B) {
 
 // BenchmarkDegradedRead: sequential 1 MiB reads of a RAID-6 volume with
 // one member missing vs healthy. Goal: ratio >= 0.7. "ratio" goes through
-// ReadAt as it is; "fast-ratio" through readStripeDegraded (degraded.go),
-// which readStripe could call instead of readShardsLocked.
+// ReadAt as it is (io.go's readStripe reads the chunks before the missing
+// one directly, then readStripeDegraded the stripe again); "fast-ratio"
+// through readStripeDegraded (degraded.go) alone, which is what ReadAt
+// gives when readStripe asks needsReconstruct first.
 func BenchmarkDegradedRead(b *testing.B) {
 	a, _ := benchArray(b, b.TempDir(), 64<<20, 1)
 	defer a.Close()
