@@ -7,10 +7,11 @@ package raid
 // feature bit 2) and postvault checkpoints every few seconds: the rebuilt
 // chunks and their checksums are flushed first, then the offset is written,
 // so a restart resumes at the last checkpoint and never trusts a row that
-// was not durable. Rows above it are rebuilt in order, one stripe at a time
-// under the stripe's lock (foreground I/O on that stripe waits; elsewhere it
-// runs), only for stripes in use. Foreground writes reach the member being
-// rebuilt too, so rows already visited stay current.
+// was not durable. Rows above it are rebuilt in order, in small batches of
+// consecutive rows in use, each under its stripes' locks (foreground I/O on
+// those stripes waits; elsewhere it runs; see rebuildpipe.go). Foreground
+// writes reach the member being rebuilt too, so rows already visited stay
+// current.
 //
 // A sector that a surviving member cannot read is reconstructed from the
 // others if parity allows (and rewritten on the survivor, as md does); if
