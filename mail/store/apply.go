@@ -244,6 +244,7 @@ func (s *Store) removeMsg(mb *mailbox, i int) {
 	if m.blob.refs--; m.blob.refs == 0 {
 		s.st.blobs--
 		s.blobLive(m.blob, -1)
+		s.freedBodies = true
 	}
 	mb.msgs = slices.Delete(mb.msgs, i, i+1)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"time"
 )
 
@@ -19,9 +20,14 @@ type move struct {
 	b               blob // a copy of the body's location
 }
 
+// maxPasses bounds the passes of one Compact call.
+const maxPasses = 8
+
 // Compact reclaims the space of expunged mail: it moves the live records out
 // of mostly dead segments, writes a checkpoint and discards the freed
-// segments. Readers are never blocked.
+// segments. Readers are never blocked. A pass moves no more than the free
+// segments hold; while a pass leaves victims for want of room and frees
+// some, another follows.
 func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
 	if err := s.writable(); err != nil {
 		return CompactStats{}, err
@@ -29,17 +35,41 @@ func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
 	s.ckptMu.Lock()
 	defer s.ckptMu.Unlock()
 	var cs CompactStats
+	s.refused.Store(false)
+	// Segments sealed since the newest checkpoint's replay start cannot be
+	// emptied (replay from it reads them): a checkpoint first makes the
+	// mostly dead ones eligible, so that one pass frees the space an
+	// expunge just released.
+	if s.recentVictims() {
+		if err := s.checkpointLocked(); err != nil {
+			return cs, err
+		}
+	}
+	for range maxPasses {
+		freed := cs.SegmentsFreed
+		more, err := s.compactPass(ctx, &cs)
+		if err != nil || !more || cs.SegmentsFreed == freed {
+			return cs, err
+		}
+	}
+	return cs, nil
+}
+
+// compactPass moves the bodies out of the victims that fit, checkpoints and
+// frees; more says victims were left for want of room. s.ckptMu held.
+func (s *Store) compactPass(ctx context.Context, cs *CompactStats) (more bool, err error) {
 	s.mu.RLock()
 	busy := make([]bool, len(s.segSeq))
 	for i := range busy {
 		busy[i] = !s.freeLocked(uint32(i))
 	}
 	s.mu.RUnlock()
-	moves := s.victims()
+	moves, more := s.victims()
 	var units []*unit
+	var moved int64
 	for _, m := range moves {
 		if err := ctx.Err(); err != nil {
-			return cs, err
+			return false, err
 		}
 		u, n, err := s.moveBody(m)
 		if err != nil {
@@ -48,14 +78,15 @@ func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
 		}
 		units = append(units, u)
 		cs.BytesMoved += n
+		moved += n
 	}
 	for _, u := range units {
 		if err := u.wait(); err != nil {
-			return cs, err
+			return false, err
 		}
 	}
 	if err := s.checkpointLocked(); err != nil {
-		return cs, err
+		return false, err
 	}
 	// Everything before the kept log with nothing live is now free: tell
 	// the volume. segSeq 0 marks a segment already discarded, or one
@@ -81,34 +112,73 @@ func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
 			s.discarded.Add(s.segSize)
 		}
 	}
-	s.compacted.Add(cs.BytesMoved)
+	s.compacted.Add(moved)
 	s.lastCompact.Store(time.Now().UnixNano())
-	return cs, nil
+	return more, nil
 }
 
-// victims picks the sealed segments before the replay start whose live
-// share is low, and lists the bodies to move out of them.
-func (s *Store) victims() []move {
+// recentVictims reports whether a sealed segment at or after the newest
+// replay start is mostly dead (it would be a victim but for its age).
+func (s *Store) recentVictims() bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	victim := make([]bool, len(s.segSeq))
+	ckpt := s.ckptSegsLocked()
+	for i, seq := range s.segSeq {
+		c := uint32(i)
+		if seq != 0 && seq >= s.sb.replay.segSeq && c != s.headSeg && c != s.headNext &&
+			!ckpt[c] && float64(s.segLive[i]) < compactBelow*float64(s.segSize) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) ckptSegsLocked() map[uint32]bool {
 	ckpt := map[uint32]bool{}
 	for _, x := range s.ckptExt {
 		ckpt[s.segOf(x.off)] = true
 	}
-	any := false
+	return ckpt
+}
+
+// victims picks the sealed segments before the replay start whose live
+// share is low, emptiest first, and lists the bodies to move out of them:
+// no more than fit in the free segments beside the checkpoint that ends
+// the pass (the reserve deliveries leave guarantees that much).
+func (s *Store) victims() (out []move, more bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	victim := make([]bool, len(s.segSeq))
+	ckpt := s.ckptSegsLocked()
+	var cands []int
 	for i := range s.segSeq {
 		// segSeq 0 with live bodies: a segment before the replay start at
 		// Open (replay learns the sequence only of the segments it reads).
 		old := s.segSeq[i] == 0 || s.segSeq[i] < s.sb.replay.segSeq
 		if old && s.segLive[i] > 0 && !ckpt[uint32(i)] &&
 			float64(s.segLive[i]) < compactBelow*float64(s.segSize) {
-			victim[i] = true
-			any = true
+			cands = append(cands, i)
 		}
 	}
-	if !any {
-		return nil
+	if len(cands) == 0 {
+		return nil, false
+	}
+	var ck int64
+	for _, x := range s.ckptExt {
+		ck += int64(x.n)
+	}
+	// One segment of slack: each segment loses its tail to the next
+	// record that does not fit.
+	budget := int64(s.freeSegmentsLocked()-1)*s.segSize - ck
+	sort.Slice(cands, func(a, b int) bool { return s.segLive[cands[a]] < s.segLive[cands[b]] })
+	var sum int64
+	for _, i := range cands {
+		if sum+s.segLive[i] > budget {
+			more = true
+			break
+		}
+		sum += s.segLive[i]
+		victim[i] = true
 	}
 	in := func(b *blob) bool {
 		if b.off < 0 {
@@ -125,13 +195,17 @@ func (s *Store) victims() []move {
 		return false
 	}
 	seen := map[*blob]bool{}
-	var out []move
+	moved := int64(0)
 	for _, a := range s.st.accounts {
 		for _, mb := range a.mailboxes {
 			for i := range mb.msgs {
 				m := &mb.msgs[i]
 				if !seen[m.blob] && in(m.blob) {
 					seen[m.blob] = true
+					if moved += int64(m.blob.size); moved > budget {
+						more = true
+						continue
+					}
 					b := *m.blob
 					b.chunks = append([]extent(nil), b.chunks...)
 					out = append(out, move{a.id, mb.id, m.uid, b})
@@ -139,7 +213,7 @@ func (s *Store) victims() []move {
 			}
 		}
 	}
-	return out
+	return out, more
 }
 
 func (s *Store) segOf(off int64) uint32 { return uint32((off - s.dataStart) / s.segSize) }

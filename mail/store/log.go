@@ -20,10 +20,13 @@ func (r rec) len() int { return len(r.p) + len(r.p2) }
 // together (so they are durable together), and, once done, what applying
 // them did.
 type unit struct {
-	recs   []rec
-	data   bool // chunk or checkpoint data: counts toward back-pressure, may wait for company
-	size   int  // bytes on the volume
-	waited bool // guarded by Store.qmu: a caller waits for this data unit (awaitData)
+	recs []rec
+	data bool // chunk or checkpoint data: counts toward back-pressure, may wait for company
+	// delivery marks new mail (its chunks and its append record): it may
+	// not open a segment out of the reserve kept for compaction.
+	delivery bool
+	size     int  // bytes on the volume
+	waited   bool // guarded by Store.qmu: a caller waits for this data unit (awaitData)
 
 	// Set by the writer before done is closed.
 	offs    []int64 // volume offset of each record
@@ -190,18 +193,16 @@ func (s *Store) writeLoop() {
 				close(first.done)
 				continue
 			}
+			if first.delivery && !s.deliveriesMaySeal() {
+				// Only the reserve is left: it is compaction's. Refuse
+				// new mail (SMTP answers 4xx), keep everything else.
+				s.refuse(func(u *unit) bool { return u.delivery })
+				continue
+			}
 			if err := s.seal(); errors.Is(err, ErrFull) {
 				// No segment to go on to: refuse what is queued, keep the
 				// store (expunges and compaction may make room).
-				s.qmu.Lock()
-				q := s.queue
-				s.queue, s.queuedData = nil, 0
-				s.qcond.Broadcast()
-				s.qmu.Unlock()
-				for _, u := range q {
-					u.err = ErrFull
-					close(u.done)
-				}
+				s.refuse(func(*unit) bool { return true })
 			} else if err != nil {
 				s.fail(err)
 			}
@@ -223,6 +224,53 @@ func (s *Store) writeLoop() {
 			}
 		}
 	}
+}
+
+// refuse fails the queued units that match with ErrFull and notes it for
+// the background compaction.
+func (s *Store) refuse(match func(*unit) bool) {
+	s.qmu.Lock()
+	var out []*unit
+	keep := s.queue[:0]
+	for _, u := range s.queue {
+		if !match(u) {
+			keep = append(keep, u)
+			continue
+		}
+		out = append(out, u)
+		if u.data {
+			s.queuedData -= int64(u.size)
+		}
+	}
+	clear(s.queue[len(keep):])
+	s.queue = keep
+	s.qcond.Broadcast()
+	s.qmu.Unlock()
+	for _, u := range out {
+		u.err = ErrFull
+		close(u.done)
+	}
+	s.refused.Store(true)
+}
+
+// deliveriesMaySeal says whether new mail may open another segment: more
+// segments are free than the compaction reserve.
+func (s *Store) deliveriesMaySeal() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.freeSegmentsLocked() > s.reserveLocked()
+}
+
+// reserveLocked is how many free segments new mail leaves to compaction:
+// room for the two checkpoints a pass writes and the bodies it moves (see
+// Compact), at least 2, at most half the segments. s.mu held.
+func (s *Store) reserveLocked() int {
+	var ck int64
+	for _, x := range s.ckptExt {
+		ck += int64(x.n)
+	}
+	r := 2 + int((2*ck+s.segSize-1)/s.segSize)
+	return min(r, max(2, len(s.segSeq)/2))
 }
 
 // fail stops all writing: the in-memory index may be ahead of the volume or
@@ -338,7 +386,12 @@ func (s *Store) writeBatch(units []*unit) error {
 		}
 	}
 	s.applied = h.pos
+	kick := s.freedBodies && s.shortLocked()
+	s.freedBodies = false
 	s.mu.Unlock()
+	if kick {
+		s.kickCompaction()
+	}
 	for _, u := range units {
 		if u.data {
 			// The payload is on the volume now; drop it, so that a

@@ -48,7 +48,7 @@ func (s *Store) readBody(ctx context.Context, r io.Reader) (*body, error) {
 			return fmt.Errorf("store: message larger than 4 GiB")
 		}
 		u := newUnit(rec{typ: recBlobChunk, p: p})
-		u.data = true
+		u.data, u.delivery = true, true
 		units = append(units, u)
 		return s.enqueue(u)
 	}
@@ -136,7 +136,9 @@ func (s *Store) store(b *body, date time.Time, ts []pendingTarget) ([]DeliveryRe
 	res := make([]DeliveryResult, len(ts))
 	s.mu.RLock()
 	s.resMu.Lock()
-	if s.freeSegmentsLocked() < 2 {
+	if s.freeSegmentsLocked() < s.reserveLocked() {
+		// Already inside the compaction reserve (metadata and compaction
+		// may use it): refuse before handing out a UID.
 		s.resMu.Unlock()
 		s.mu.RUnlock()
 		return nil, ErrFull
@@ -181,6 +183,7 @@ func (s *Store) store(b *body, date time.Time, ts []pendingTarget) ([]DeliveryRe
 		return res, nil
 	}
 	u := newUnit(mkrec(ap))
+	u.delivery = true
 	err := s.enqueue(u)
 	s.resMu.Unlock()
 	s.mu.RUnlock()

@@ -43,6 +43,15 @@ type Store struct {
 	// the newest checkpoint is unreadable. No segment from there on is
 	// reused until a newer checkpoint supersedes that slot.
 	keepFrom uint64
+	// freedBodies: a record applied since the writer last looked removed
+	// the last reference to a body (its bytes are now dead).
+	freedBodies bool
+
+	// refused is set when new mail was refused for want of space, cleared
+	// by a compaction pass; kick wakes the background goroutine to compact
+	// now (an expunge on a short volume, a refused delivery).
+	refused atomic.Bool
+	kick    chan struct{}
 
 	// auth bounds the password checks running at once (authlimit.go).
 	auth authLimit
@@ -140,7 +149,8 @@ func Create(v Volume, opts *CreateOptions) error {
 func Open(v Volume, opts *Options) (*Store, error) {
 	start := time.Now()
 	s := &Store{v: v, watchers: map[uint32]map[*Watcher]bool{}, writerDone: make(chan struct{}),
-		bgStop: make(chan struct{}), bgDone: make(chan struct{})}
+		bgStop: make(chan struct{}), bgDone: make(chan struct{}),
+		kick: make(chan struct{}, 1)}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -210,13 +220,10 @@ func (s *Store) background() {
 		case <-s.bgStop:
 			return
 		case <-tick.C:
-		}
-		frac := s.opts.CompactWhenFree
-		if frac == 0 {
-			frac = 0.25
+		case <-s.kick:
 		}
 		s.mu.RLock()
-		short := float64(s.freeSegmentsLocked()) < frac*float64(len(s.segSeq))
+		short := s.shortLocked()
 		s.mu.RUnlock()
 		if short {
 			if _, err := s.Compact(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
@@ -232,6 +239,28 @@ func (s *Store) background() {
 			}
 			last = time.Now()
 		}
+	}
+}
+
+// shortLocked says whether background compaction is due: fewer segments
+// free than Options.CompactWhenFree, or new mail refused since the last
+// pass. s.mu held.
+func (s *Store) shortLocked() bool {
+	frac := s.opts.CompactWhenFree
+	if frac == 0 {
+		frac = 0.25
+	}
+	if frac < 0 || s.readOnly {
+		return false
+	}
+	return s.refused.Load() || float64(s.freeSegmentsLocked()) < frac*float64(len(s.segSeq))
+}
+
+// kickCompaction wakes the background goroutine (without waiting).
+func (s *Store) kickCompaction() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
 }
 
