@@ -14,6 +14,9 @@ import (
 // and writes them; the caller holds the stripe lock. It returns the volume
 // ranges lost.
 func (a *Array) rebuildStripeLocked(s int64, want []int, sources map[int]Member, buf []byte) ([]Range, error) {
+	// Lost sectors are written as zeros and survivors' bad sectors
+	// rewritten: the cached content of the stripe may no longer be true.
+	a.cache.drop(s)
 	shards, lost, badOn, err := a.gatherStripe(s, want, sources, buf)
 	if err != nil {
 		return nil, err
