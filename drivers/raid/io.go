@@ -57,8 +57,10 @@ func (a *Array) ReadAt(p []byte, off int64) (int, error) {
 // readStripe fills b with the stripe's data bytes from in.
 func (a *Array) readStripe(s, in int64, b []byte) error {
 	g := a.geo
-	direct := true
-	for pos := int64(0); pos < int64(len(b)); {
+	// A stripe that needs reconstruction goes straight to the degraded
+	// path, which reads each chunk it needs once.
+	direct := !a.needsReconstruct(s, in, int64(len(b)))
+	for pos := int64(0); direct && pos < int64(len(b)); {
 		k := int((in + pos) / g.chunk)
 		c := (in + pos) % g.chunk
 		l := min(int64(len(b))-pos, g.chunk-c)
