@@ -26,6 +26,10 @@
 // volume. A segment is reused only once both slots' checkpoints are past
 // it, so that when the newest checkpoint is unreadable the store opens
 // from the older one and replays the log after it with nothing missing.
+// New mail never takes the last free segments (the reserve, at least 2):
+// they are left to compaction, which runs in the background at once when
+// an expunge frees bodies on a volume short of space, so a full store takes
+// mail again shortly after the user deletes some.
 //
 // For IMAP4rev1's \Recent the store keeps per mailbox the highest UID some
 // session has claimed (Account.ClaimRecent, a recent record); claims are
