@@ -216,6 +216,9 @@ func (s *Store) writeLoop() {
 		}
 		s.qcond.Broadcast()
 		s.qmu.Unlock()
+		if take = s.keepOutOfReserve(take); len(take) == 0 {
+			continue
+		}
 		if err := s.writeBatch(take); err != nil {
 			s.fail(err)
 			for _, u := range take {
@@ -224,53 +227,6 @@ func (s *Store) writeLoop() {
 			}
 		}
 	}
-}
-
-// refuse fails the queued units that match with ErrFull and notes it for
-// the background compaction.
-func (s *Store) refuse(match func(*unit) bool) {
-	s.qmu.Lock()
-	var out []*unit
-	keep := s.queue[:0]
-	for _, u := range s.queue {
-		if !match(u) {
-			keep = append(keep, u)
-			continue
-		}
-		out = append(out, u)
-		if u.data {
-			s.queuedData -= int64(u.size)
-		}
-	}
-	clear(s.queue[len(keep):])
-	s.queue = keep
-	s.qcond.Broadcast()
-	s.qmu.Unlock()
-	for _, u := range out {
-		u.err = ErrFull
-		close(u.done)
-	}
-	s.refused.Store(true)
-}
-
-// deliveriesMaySeal says whether new mail may open another segment: more
-// segments are free than the compaction reserve.
-func (s *Store) deliveriesMaySeal() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.freeSegmentsLocked() > s.reserveLocked()
-}
-
-// reserveLocked is how many free segments new mail leaves to compaction:
-// room for the two checkpoints a pass writes and the bodies it moves (see
-// Compact), at least 2, at most half the segments. s.mu held.
-func (s *Store) reserveLocked() int {
-	var ck int64
-	for _, x := range s.ckptExt {
-		ck += int64(x.n)
-	}
-	r := 2 + int((2*ck+s.segSize-1)/s.segSize)
-	return min(r, max(2, len(s.segSeq)/2))
 }
 
 // fail stops all writing: the in-memory index may be ahead of the volume or
