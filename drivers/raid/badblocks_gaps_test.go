@@ -360,23 +360,8 @@ func TestMdadmSeesBadBlocks(t *testing.T) {
 // never written.
 func smallFixture(t *testing.T, level, n, spares, rows int, seed uint64) *fixture {
 	t.Helper()
-	f := &fixture{t: t}
-	var ms, sp []Member
-	for i := range n + spares {
-		fm := raidtest.NewFaulty(raidtest.NewMem(3 << 19))
-		f.faulty = append(f.faulty, fm)
-		if i < n {
-			ms = append(ms, fm)
-		} else {
-			sp = append(sp, fm)
-		}
-	}
-	a, err := Create(ms, &CreateOptions{Level: level, Chunk: 16 << 10, Spares: sp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.a = a
-	f.want = make([]byte, a.Size())
+	f := emptyFixture(t, level, n, spares, 3<<19)
+	a := f.a
 	w := f.want[:int64(rows)*a.StripeSize()]
 	rand.NewChaCha8([32]byte{byte(seed)}).Read(w)
 	if _, err := a.WriteAt(w, 0); err != nil {

@@ -22,39 +22,51 @@ func TestConcurrentWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	const workers = 4
-	slice := a.Size() / workers / 4096 * 4096
+	want := writeDisjoint(t, a, 4, 20, 3, func(r *rand.Rand, i int) {
+		if i%7 == 0 {
+			if err := a.Flush(); err != nil {
+				t.Error(err)
+			}
+		}
+		if _, err := a.ReadAt(make([]byte, 10000), r.Int64N(a.Size()-10000)); err != nil {
+			t.Error(err)
+		}
+	})
+	if got := mustRead(t, a, 0, int(a.Size())); !bytes.Equal(got, want) {
+		t.Fatal("volume differs after concurrent writes")
+	}
+}
+
+// writeDisjoint runs workers goroutines, each writing writes random 4 KiB
+// pieces at offsets of its own (interleaved, so that neighbours share
+// stripes) and calling after (if set) after each write; it returns what the
+// volume must hold.
+func writeDisjoint(t *testing.T, a *Array, workers, writes int, seed uint64, after func(r *rand.Rand, i int)) []byte {
+	t.Helper()
+	slice := a.Size() / int64(workers) / 4096 * 4096
 	want := make([]byte, a.Size())
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(w), 3))
-			for i := range 20 {
-				// Interleaved 4 KiB pieces: neighbours share stripes.
-				off := (int64(r.IntN(int(slice/4096/workers)))*workers + int64(w)) * 4096
+			r := rand.New(rand.NewPCG(uint64(w), seed))
+			for i := range writes {
+				off := (int64(r.IntN(int(slice/4096/int64(workers))))*int64(workers) + int64(w)) * 4096
 				b := randBytes(r, 4096)
 				if _, err := a.WriteAt(b, off); err != nil {
 					t.Error(err)
 					return
 				}
 				copy(want[off:], b) // disjoint per worker
-				if i%7 == 0 {
-					if err := a.Flush(); err != nil {
-						t.Error(err)
-					}
-				}
-				if _, err := a.ReadAt(make([]byte, 10000), r.Int64N(a.Size()-10000)); err != nil {
-					t.Error(err)
+				if after != nil {
+					after(r, i)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if got := mustRead(t, a, 0, int(a.Size())); !bytes.Equal(got, want) {
-		t.Fatal("volume differs after concurrent writes")
-	}
+	return want
 }
 
 // TestOpenFileLockOtherProcess: a second process is refused, and told the

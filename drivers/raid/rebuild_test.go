@@ -29,23 +29,8 @@ const fixMemberSize = 3 << 20
 // places, with random bytes.
 func newFixture(t *testing.T, level, n, spares int, frac float64, seed uint64) *fixture {
 	t.Helper()
-	f := &fixture{t: t}
-	var ms, sp []Member
-	for i := range n + spares {
-		fm := raidtest.NewFaulty(raidtest.NewMem(fixMemberSize))
-		f.faulty = append(f.faulty, fm)
-		if i < n {
-			ms = append(ms, fm)
-		} else {
-			sp = append(sp, fm)
-		}
-	}
-	a, err := Create(ms, &CreateOptions{Level: level, Chunk: 16 << 10, Spares: sp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.a = a
-	f.want = make([]byte, a.Size())
+	f := emptyFixture(t, level, n, spares, fixMemberSize)
+	a := f.a
 	r := rand.New(rand.NewPCG(seed, 1))
 	fill := rand.NewChaCha8([32]byte{byte(seed)})
 	ss := a.StripeSize()
@@ -60,6 +45,30 @@ func newFixture(t *testing.T, level, n, spares int, frac float64, seed uint64) *
 	if err := a.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// emptyFixture creates an array of n members and spares of size bytes
+// (16 KiB chunks), each behind a Faulty, with nothing written.
+func emptyFixture(t *testing.T, level, n, spares int, size int64) *fixture {
+	t.Helper()
+	f := &fixture{t: t}
+	var ms, sp []Member
+	for i := range n + spares {
+		fm := raidtest.NewFaulty(raidtest.NewMem(size))
+		f.faulty = append(f.faulty, fm)
+		if i < n {
+			ms = append(ms, fm)
+		} else {
+			sp = append(sp, fm)
+		}
+	}
+	a, err := Create(ms, &CreateOptions{Level: level, Chunk: 16 << 10, Spares: sp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.a = a
+	f.want = make([]byte, a.Size())
 	return f
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -209,26 +208,7 @@ func TestJournalRingWrapsUnderLoad(t *testing.T) {
 	}
 	ring := a.jr.ring
 	const workers, writes = 4, 150
-	slice := a.Size() / workers / 4096 * 4096
-	want := make([]byte, a.Size())
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(w), 9))
-			for range writes {
-				off := (int64(r.IntN(int(slice/4096/workers)))*workers + int64(w)) * 4096
-				b := randBytes(r, 4096)
-				if _, err := a.WriteAt(b, off); err != nil {
-					t.Error(err)
-					return
-				}
-				copy(want[off:], b) // disjoint per worker
-			}
-		}()
-	}
-	wg.Wait()
+	want := writeDisjoint(t, a, workers, writes, 9, nil)
 	a.jr.stopSync()
 	pc.Cut() // no Flush, no Close
 	if int64(workers*writes)*3*(jhdrSize+4096)/5 < 3*ring {
