@@ -77,6 +77,9 @@ func Create(members []Member, opts *CreateOptions) (*Array, error) {
 		return nil, err
 	}
 	l.SetUUID = sb.SetUUID
+	if err := randomUUID(&l.JournalKey); err != nil {
+		return nil, err
+	}
 	sb.DevRoles = make([]uint16, sb.MaxDev)
 	for i := range sb.DevRoles {
 		switch {

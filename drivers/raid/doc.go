@@ -33,12 +33,13 @@
 //	16384  .. 20479   copy of the superblock (written first, read when the
 //	                  primary's checksum fails)
 //	20480, 24576      postvault header "PVRAIDM1" (2 copies): region offsets
-//	                  and sizes, array UUID, CRC32C @4092
+//	                  and sizes, array UUID, journal key @104, CRC32C @4092
 //	28672  .. 32767   rebuild/scrub checkpoint area
 //	32768  ..         journal: 2 checkpoint slots "PVJCKPT1" (seq u64), then
 //	                  a ring of record pieces "PVJREC02": seq, stripe,
 //	                  piece index, entries (role, CRC32C of the new chunk,
-//	                  lo, hi), array UUID, CRC32C, then bytes [lo,hi) of
+//	                  lo, hi), array UUID, CRC32C (keyed by the journal
+//	                  key), then bytes [lo,hi) of
 //	                  the piece's own chunk (each piece sits on the member
 //	                  of its chunk)
 //	then              CRC32C of each chunk of this member, u32 per row

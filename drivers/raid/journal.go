@@ -79,7 +79,7 @@ func (r *jrecord) pieceSize(i int) int64 {
 
 // encodePiece lays out entry i's piece as it sits in a ring (see
 // docs/raid-format.md).
-func (r *jrecord) encodePiece(i int, uuid [16]byte) []byte {
+func (r *jrecord) encodePiece(i int, uuid, key [16]byte) []byte {
 	b := make([]byte, r.pieceSize(i))
 	le := binary.LittleEndian
 	copy(b, jrecMagic)
@@ -97,13 +97,14 @@ func (r *jrecord) encodePiece(i int, uuid [16]byte) []byte {
 		le.PutUint32(b[o+12:], uint32(e.hi))
 	}
 	copy(b[jhdrSize:], r.data[i])
-	le.PutUint32(b[jhdrSize-4:], jrecCRC(b))
+	le.PutUint32(b[jhdrSize-4:], jrecCRC(b, key))
 	return b
 }
 
-// jrecCRC covers the header (without its CRC field) and the payload.
-func jrecCRC(b []byte) uint32 {
-	c := crc32c(b[:jhdrSize-4])
+// jrecCRC covers the array's journal key (metaLayout.JournalKey), the
+// header (without its CRC field) and the payload.
+func jrecCRC(b []byte, key [16]byte) uint32 {
+	c := crc32Update(crc32c(key[:]), b[:jhdrSize-4])
 	n := int64(binary.LittleEndian.Uint64(b[32:]))
 	return crc32Update(c, b[jhdrSize:jhdrSize+n])
 }
@@ -111,7 +112,7 @@ func jrecCRC(b []byte) uint32 {
 // decodePiece parses a piece at the start of b; ok false means no valid
 // piece is there (b may hold the rest of the ring). It returns the record
 // with only the piece's entry's data set, and that entry's index.
-func decodePiece(b []byte, uuid [16]byte, maxEntries int) (*jrecord, int, bool) {
+func decodePiece(b []byte, uuid, key [16]byte, maxEntries int) (*jrecord, int, bool) {
 	if len(b) < jhdrSize || !bytes.Equal(b[:8], []byte(jrecMagic)) || !bytes.Equal(b[40:56], uuid[:]) {
 		return nil, 0, false
 	}
@@ -122,7 +123,7 @@ func decodePiece(b []byte, uuid [16]byte, maxEntries int) (*jrecord, int, bool) 
 	if n < 1 || n > maxEntries || piece >= n || r.stripe < 0 || plen < 0 || plen > int64(len(b))-jhdrSize {
 		return nil, 0, false
 	}
-	if jrecCRC(b) != le.Uint32(b[jhdrSize-4:]) {
+	if jrecCRC(b, key) != le.Uint32(b[jhdrSize-4:]) {
 		return nil, 0, false
 	}
 	for k := 0; k < n; k++ {
@@ -291,7 +292,7 @@ func (j *journal) append(rec *jrecord) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b := rec.encodePiece(t.i, j.uuid)
+			b := rec.encodePiece(t.i, j.uuid, j.l.JournalKey)
 			if err := writeFlush(t.m, b, j.l.JournalOffset+journalHdrSize+t.pos); err != nil {
 				j.a.failMember(t.r, err)
 				return
@@ -446,7 +447,7 @@ func scanJournal(members map[int]Member, l *metaLayout, uuid [16]byte, disks int
 		}
 		readable[role] = true
 		for off := int64(0); off+jhdrSize <= ring; off += metaAlign {
-			r, i, ok := decodePiece(b[off:], uuid, min(disks, jmaxEntry))
+			r, i, ok := decodePiece(b[off:], uuid, l.JournalKey, min(disks, jmaxEntry))
 			if !ok || r.seq <= ckpt {
 				continue
 			}

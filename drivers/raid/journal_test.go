@@ -13,14 +13,14 @@ func sampleRecord() *jrecord {
 }
 
 func TestJournalPieceRoundTrip(t *testing.T) {
-	uuid := [16]byte{1, 2, 3}
+	uuid, key := [16]byte{1, 2, 3}, [16]byte{7, 7}
 	r := sampleRecord()
 	for i := range r.entries {
-		b := r.encodePiece(i, uuid)
+		b := r.encodePiece(i, uuid, key)
 		if int64(len(b)) != r.pieceSize(i) || len(b)%4096 != 0 {
 			t.Fatalf("piece %d: encoded %d bytes, pieceSize %d", i, len(b), r.pieceSize(i))
 		}
-		got, k, ok := decodePiece(b, uuid, 8)
+		got, k, ok := decodePiece(b, uuid, key, 8)
 		if !ok || k != i {
 			t.Fatalf("decodePiece rejected its own encoding of piece %d (%d, %v)", i, k, ok)
 		}
@@ -30,22 +30,23 @@ func TestJournalPieceRoundTrip(t *testing.T) {
 			t.Fatalf("decode(encode(piece %d)) = %+v", i, got)
 		}
 	}
-	b := r.encodePiece(1, uuid)
+	b := r.encodePiece(1, uuid, key)
 	tests := []struct {
-		name string
-		mut  func(b []byte)
-		uuid [16]byte
+		name      string
+		mut       func(b []byte)
+		uuid, key [16]byte
 	}{
-		{"payload bit flip", func(b []byte) { b[5000] ^= 1 }, uuid},
-		{"header bit flip", func(b []byte) { b[16] ^= 1 }, uuid},
-		{"torn payload", func(b []byte) { clear(b[8192:]) }, uuid},
-		{"other array", func(b []byte) {}, [16]byte{9}},
+		{"payload bit flip", func(b []byte) { b[5000] ^= 1 }, uuid, key},
+		{"header bit flip", func(b []byte) { b[16] ^= 1 }, uuid, key},
+		{"torn payload", func(b []byte) { clear(b[8192:]) }, uuid, key},
+		{"other array", func(b []byte) {}, [16]byte{9}, key},
+		{"crafted without the journal key", func(b []byte) {}, uuid, [16]byte{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := append([]byte(nil), b...)
 			tt.mut(c)
-			if _, _, ok := decodePiece(c, tt.uuid, 8); ok {
+			if _, _, ok := decodePiece(c, tt.uuid, tt.key, 8); ok {
 				t.Error("a damaged or foreign piece was accepted")
 			}
 		})
@@ -76,6 +77,7 @@ func TestCheckpointAndMetaHeader(t *testing.T) {
 	}
 	l, off := planLayout(1<<30, 6, 512<<10)
 	l.SetUUID = uuid
+	l.JournalKey = [16]byte{3, 1, 4, 1, 5}
 	if err := l.validate(off); err != nil {
 		t.Fatalf("planLayout(1 GiB) does not validate: %v", err)
 	}
@@ -108,12 +110,12 @@ func TestMdadmDataOffset(t *testing.T) {
 }
 
 func FuzzDecodePiece(f *testing.F) {
-	uuid := [16]byte{1, 2, 3}
-	f.Add(sampleRecord().encodePiece(0, uuid))
-	f.Add(sampleRecord().encodePiece(1, uuid))
+	uuid, key := [16]byte{1, 2, 3}, [16]byte{4}
+	f.Add(sampleRecord().encodePiece(0, uuid, key))
+	f.Add(sampleRecord().encodePiece(1, uuid, key))
 	f.Add(encodeCkpt(1, uuid))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, i, ok := decodePiece(b, uuid, 16)
+		r, i, ok := decodePiece(b, uuid, key, 16)
 		if !ok {
 			return
 		}
@@ -121,7 +123,7 @@ func FuzzDecodePiece(f *testing.F) {
 		if int64(len(r.data[i])) != e.hi-e.lo {
 			t.Fatal("payload length does not match the entry's range")
 		}
-		again, k, ok := decodePiece(r.encodePiece(i, uuid), uuid, 16)
+		again, k, ok := decodePiece(r.encodePiece(i, uuid, key), uuid, key, 16)
 		if !ok || k != i || again.seq != r.seq || !bytes.Equal(again.data[i], r.data[i]) {
 			t.Fatal("re-encoding changed the piece")
 		}

@@ -45,6 +45,12 @@ type metaLayout struct {
 	CkptOffset    int64 // rebuild/scrub checkpoint area
 	CkptSize      int64
 	End           int64 // first byte after our regions (<= data_offset)
+	// JournalKey is a random secret, made at create and never shown, that
+	// every journal piece's checksum starts with: bytes of mail that land
+	// in a ring (a piece's payload) can never pass for a piece, even when
+	// someone crafts them knowing the array's UUIDs. Zero in headers written
+	// before it existed.
+	JournalKey [16]byte
 }
 
 func roundUp(v, a int64) int64 { return (v + a - 1) / a * a }
@@ -92,6 +98,7 @@ func (l *metaLayout) encode() []byte {
 		l.UsedOffset, l.UsedSize, l.CkptOffset, l.CkptSize, l.End} {
 		le.PutUint64(b[32+8*i:], uint64(v))
 	}
+	copy(b[104:120], l.JournalKey[:])
 	le.PutUint32(b[metaHdrSize-4:], crc32c(b[:metaHdrSize-4]))
 	return b
 }
@@ -119,6 +126,7 @@ func decodeMetaLayout(b []byte) (*metaLayout, error) {
 			return nil, fmt.Errorf("raid: postvault metadata field %d out of range", i)
 		}
 	}
+	copy(l.JournalKey[:], b[104:120])
 	return l, nil
 }
 
