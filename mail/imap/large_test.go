@@ -4,13 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"runtime"
-	"runtime/debug"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/postvault/postvault/mail/store/storetest"
 )
 
 // patternReader yields size bytes of a message without holding them.
@@ -30,44 +27,6 @@ func (p *patternReader) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-// heapPeak samples the live heap until stop is called and returns the
-// largest value seen above the heap at the start.
-//
-// The collector runs often meanwhile, so that garbage (the store's read
-// buffers, say) is not counted as held.
-func heapPeak() (stop func() uint64) {
-	old := debug.SetGCPercent(5)
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > base && ms.HeapAlloc-base > peak.Load() {
-				peak.Store(ms.HeapAlloc - base)
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		debug.SetGCPercent(old)
-		return peak.Load()
-	}
-}
-
 // A 50 MiB message goes in by APPEND and out by FETCH in streams: FETCH
 // never holds a copy of it in the heap.
 func TestLargeMessageStreams(t *testing.T) {
@@ -75,7 +34,7 @@ func TestLargeMessageStreams(t *testing.T) {
 	e := newEnv(t, nil)
 	r := e.rawLogin(alice)
 	header := "Subject: big\r\n\r\n"
-	stop := heapPeak()
+	stop := storetest.HeapPeak()
 	tag := r.send("APPEND INBOX {%d}", size)
 	if l := r.line(); !strings.HasPrefix(l, "+") {
 		t.Fatalf("APPEND = %q", l)
@@ -92,7 +51,7 @@ func TestLargeMessageStreams(t *testing.T) {
 	// until the whole message is durable (reported to the store's owner),
 	// so only the FETCH side is held to the bound here.
 	t.Logf("heap peak during APPEND: %d KiB", stop()>>10)
-	stop = heapPeak()
+	stop = storetest.HeapPeak()
 	r.ok("SELECT INBOX")
 	tag = r.send("FETCH 1 (BODY.PEEK[] BODY.PEEK[TEXT]<1000.10> BODYSTRUCTURE)")
 	l, err := r.br.ReadString('\n')

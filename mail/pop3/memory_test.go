@@ -6,53 +6,12 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/postvault/postvault/mail/store"
+	"github.com/postvault/postvault/mail/store/storetest"
 )
-
-// heapPeak samples the heap until stop is called and returns the highest
-// HeapAlloc seen above the level at the start.
-//
-// The GC runs often meanwhile (GOGC 5), so that garbage not yet collected
-// does not count as held memory.
-func heapPeak() (stop func() uint64) {
-	old := debug.SetGCPercent(5)
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base, peak := ms.HeapAlloc, ms.HeapAlloc
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(2 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				runtime.ReadMemStats(&ms)
-				peak = max(peak, ms.HeapAlloc)
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		debug.SetGCPercent(old)
-		if peak < base {
-			return 0
-		}
-		return peak - base
-	}
-}
 
 // A big message goes from the store to the client without being held whole.
 func TestRetrBoundedMemory(t *testing.T) {
@@ -74,7 +33,7 @@ func TestRetrBoundedMemory(t *testing.T) {
 	e := newStoreEnv(t, st)
 	c := e.dial(t)
 	c.cmd("AUTH PLAIN "+b64("\x00alice@example.org\x00pw"), "+OK")
-	stop := heapPeak()
+	stop := storetest.HeapPeak()
 	c.cmd("RETR 1", fmt.Sprintf("+OK %d octets", size+16))
 	n := 0
 	for {

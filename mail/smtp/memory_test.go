@@ -5,49 +5,13 @@ import (
 	"context"
 	"io"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/postvault/postvault/mail/smtp"
 	"github.com/postvault/postvault/mail/store"
+	"github.com/postvault/postvault/mail/store/storetest"
 )
-
-// heapPeak samples the heap until stop is called and returns the highest
-// HeapAlloc above the level at the start; the GC runs often meanwhile
-// (GOGC 5) so that uncollected garbage does not count as held memory.
-func heapPeak() (stop func() uint64) {
-	old := debug.SetGCPercent(5)
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base, peak := ms.HeapAlloc, ms.HeapAlloc
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(2 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				runtime.ReadMemStats(&ms)
-				peak = max(peak, ms.HeapAlloc)
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		debug.SetGCPercent(old)
-		return peak - min(peak, base)
-	}
-}
 
 // DATA streams into the store: the intake holds no copy of a big message
 // of its own. What it may add is compared with store.Deliver reading the
@@ -76,13 +40,13 @@ func TestDataBoundedMemory(t *testing.T) {
 	c := e.hello(t, true)
 	c.cmd("MAIL FROM:<s@example.com>", "250 ")
 	c.cmd("RCPT TO:<alice@example.org>", "250 ")
-	stop := heapPeak()
+	stop := storetest.HeapPeak()
 	if _, err := st.Deliver(context.Background(), []store.Delivery{{Recipient: "alice@example.org"}}, time.Now(), &genReader{n: size}); err != nil {
 		t.Fatal(err)
 	}
 	storeGrown := stop()
 	c.cmd("DATA", "354")
-	stop = heapPeak()
+	stop = storetest.HeapPeak()
 	w := bufio.NewWriter(c.nc)
 	w.WriteString("Subject: big\r\n\r\n")
 	line := "Большое письмо: строка текста, 0123456789.\r\n"
