@@ -55,7 +55,7 @@ const (
 	// queued: written together, a message costs one commit instead of one
 	// per chunk (on the RAID, each is a journaled partial-stripe write).
 	// Below maxQueuedData, so that back-pressure never waits on it.
-	lingerData = 8 << 20
+	lingerData = 4 << 20
 )
 
 // sealReserve is the room kept at the end of every segment for its seal.
