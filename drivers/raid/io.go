@@ -121,13 +121,8 @@ func (a *Array) readShardsLocked(s, lo, hi int64, skip int) ([][]byte, error) {
 	return a.readShardsBuf(s, lo, hi, skip, buf)
 }
 
-// readShardsInto is readShardsLocked into buf (disks x (hi-lo) bytes,
+// readShardsBuf is readShardsLocked into buf (disks x (hi-lo) bytes,
 // shards back to back in stripe order).
-func (a *Array) readShardsInto(s, lo, hi int64, skip int, buf []byte) error {
-	_, err := a.readShardsBuf(s, lo, hi, skip, buf)
-	return err
-}
-
 func (a *Array) readShardsBuf(s, lo, hi int64, skip int, buf []byte) ([][]byte, error) {
 	g := a.geo
 	n := hi - lo
@@ -261,7 +256,7 @@ func (a *Array) writeStripe(s, in int64, data []byte) error {
 		shards[i] = buf[int64(i)*g.chunk : int64(i+1)*g.chunk]
 	}
 	if used && !full && !cached {
-		if err := a.readShardsInto(s, 0, g.chunk, -1, buf); err != nil {
+		if _, err := a.readShardsBuf(s, 0, g.chunk, -1, buf); err != nil {
 			return err
 		}
 	}

@@ -89,17 +89,3 @@ func (c *stripeCache) drop(s int64) {
 		putScratch(c.size, b)
 	}
 }
-
-// dropAll forgets every stripe (the array's members changed under it).
-func (c *stripeCache) dropAll() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	ents := c.ents
-	c.ents = nil
-	c.mu.Unlock()
-	for _, e := range ents {
-		putScratch(c.size, e.buf)
-	}
-}
