@@ -25,7 +25,8 @@
 // Usage:
 //
 //	go run ./bench/mailload [-postvault BIN] [-short] [-fsync optimized|always]
-//	    [-deliver-time 3s] [-mix-time 6s] [-only deliver,imap,pop3] [-perf FILE] [-keep]
+//	    [-deliver-time 3s] [-mix-time 6s] [-only deliver,imap,pop3] [-sizes 4,64,1024]
+//	    [-clients 1,16] [-perf FILE] [-keep]
 package main
 
 import (
@@ -36,6 +37,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -99,6 +101,8 @@ func main() {
 	perf := flag.String("perf", "", "record `perf` samples of postvault serve during the loads into this file")
 	only := flag.String("only", "", "run only these loads, comma-separated: deliver, imap, pop3")
 	keep := flag.Bool("keep", false, "keep the temporary folder (logs, members, Maildirs)")
+	sizes := flag.String("sizes", "", "delivery message sizes in KiB, comma-separated (default 4,64,1024)")
+	clients := flag.String("clients", "", "delivery client counts, comma-separated (default 1,16)")
 	flag.Parse()
 	cfg := defaultConfig()
 	if *short {
@@ -120,6 +124,15 @@ func main() {
 			cfg.pop3 = false
 		}
 	}
+	if *sizes != "" && cfg.deliverSizes != nil {
+		cfg.deliverSizes = nil
+		for _, n := range intList(*sizes) {
+			cfg.deliverSizes = append(cfg.deliverSizes, n<<10)
+		}
+	}
+	if *clients != "" {
+		cfg.deliverClients = intList(*clients)
+	}
 	if *dt > 0 {
 		cfg.deliverTime = *dt
 	}
@@ -132,6 +145,21 @@ func main() {
 		os.Exit(1)
 	}
 	rep.markdown(os.Stdout)
+}
+
+// intList parses a comma-separated list of positive integers, exiting on a
+// bad one (a command-line mistake).
+func intList(s string) []int {
+	var out []int
+	for _, w := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(w))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "mailload: %q is not a positive number\n", w)
+			os.Exit(2)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // run sets both servers up, runs every load and stops them again.
