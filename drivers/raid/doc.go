@@ -55,10 +55,12 @@
 // A write to a stripe that holds data first puts the stripe's new bytes for
 // every chunk it changes (data, P, Q) in one journal record, a piece per
 // chunk in the ring of that chunk's member, flushed, then writes in place;
-// assembly replays records above the last checkpoint. Writes to stripes that hold nothing (never written or
-// discarded) go in place whole, without a record. A journaled write is
-// durable when WriteAt returns; Flush syncs (checksums, used map, every
-// member flushed, a journal checkpoint when one is due) only after writes
-// without a record. The last stripes written are cached whole
+// assembly replays records above the last checkpoint. Writes to stripes that
+// hold nothing (never written or discarded) go in place whole, without a
+// record. One WriteAt is one flush round (write.go): the records' pieces and,
+// with them, what went in place are flushed together, so a write with a
+// journaled part is durable when WriteAt returns; Flush syncs (checksums,
+// used map, every member flushed, a journal checkpoint when one is due) only
+// after writes without a record. The last stripes written are cached whole
 // (stripecache.go), so appends to the tail stripe read nothing back.
 package raid

@@ -187,29 +187,6 @@ func (a *Array) writeShardLocked(r int, s, lo int64, b []byte) error {
 	return nil
 }
 
-// WriteAt writes p to the volume at off. When it returns the data is in
-// place (visible to reads) but durable only after Flush.
-func (a *Array) WriteAt(p []byte, off int64) (int, error) {
-	if err := a.checkWrite(off, int64(len(p))); err != nil {
-		return 0, err
-	}
-	if err := a.ensureDirty(); err != nil {
-		return 0, err
-	}
-	ss := a.geo.stripeSize()
-	n := 0
-	for n < len(p) {
-		s := (off + int64(n)) / ss
-		in := (off + int64(n)) % ss
-		l := int(min(int64(len(p)-n), ss-in))
-		if err := a.writeStripe(s, in, p[n:n+l]); err != nil {
-			return n, err
-		}
-		n += l
-	}
-	return n, nil
-}
-
 func (a *Array) checkWrite(off, n int64) error {
 	switch {
 	case a.closed.Load():
@@ -221,94 +198,6 @@ func (a *Array) checkWrite(off, n int64) error {
 	case a.failedNow():
 		return ErrFailed
 	}
-	return nil
-}
-
-// writeStripe writes data at byte in of stripe s's data.
-func (a *Array) writeStripe(s, in int64, data []byte) error {
-	unlock := a.locks.lock(s)
-	defer unlock()
-	g := a.geo
-	used := a.used.used(s*g.stripeSize(), g.stripeSize())
-	full := in == 0 && int64(len(data)) == g.stripeSize()
-	size := int64(g.disks) * g.chunk
-	// The stripe's content: from the cache when it was written a moment
-	// ago, else a scratch buffer filled below.
-	pooled := a.cache.take(s)
-	cached := pooled != nil && used
-	if pooled == nil {
-		pooled = getScratch(size) // degraded.go's pool
-	}
-	keep := false
-	defer func() {
-		if keep {
-			a.cache.put(s, pooled)
-		} else {
-			putScratch(size, pooled)
-		}
-	}()
-	buf := (*pooled)[:size]
-	if !used {
-		clear(buf) // a stripe that holds nothing is written whole, zero-filled
-	}
-	shards := make([][]byte, g.disks)
-	for i := range shards {
-		shards[i] = buf[int64(i)*g.chunk : int64(i+1)*g.chunk]
-	}
-	if used && !full && !cached {
-		if _, err := a.readShardsBuf(s, 0, g.chunk, -1, buf); err != nil {
-			return err
-		}
-	}
-	copy(buf[in:], data) // data shards are contiguous at the front of buf
-	changed := a.changedShards(in, int64(len(data)), used)
-	if cached && !full {
-		// Parity outside the rows that changed is already right: encode
-		// those rows only (the parity entries' range is their union).
-		plo, phi := changed[len(changed)-1].lo, changed[len(changed)-1].hi
-		rows := make([][]byte, g.disks)
-		for i := range rows {
-			rows[i] = shards[i][plo:phi]
-		}
-		if err := a.codec.encode(rows); err != nil {
-			return err
-		}
-	} else if err := a.codec.encode(shards); err != nil {
-		return err
-	}
-	rec := &jrecord{stripe: s}
-	for _, c := range changed {
-		rec.entries = append(rec.entries, jentry{role: uint16(g.roleOf(s, c.i)), crc: crc32c(shards[c.i]), lo: c.lo, hi: c.hi})
-		rec.data = append(rec.data, shards[c.i][c.lo:c.hi])
-	}
-	if used {
-		if err := a.jr.append(rec); err != nil {
-			return err
-		}
-		defer a.jr.done(rec.seq)
-	}
-	for k, c := range changed {
-		r := g.roleOf(s, c.i)
-		if m := a.writable(r); m != nil {
-			if _, err := m.WriteAt(shards[c.i][c.lo:c.hi], g.memberOffset(s, c.lo)); err != nil {
-				a.failMember(r, err)
-				continue
-			}
-		}
-		a.crcs.set(r, s, rec.entries[k].crc)
-	}
-	if !used {
-		// In place without a record: only Flush's member flushes make it
-		// durable, and records of this stripe's earlier life, which
-		// replay would apply over it, must be retired by a checkpoint.
-		a.unsynced.Store(true)
-		a.jr.retireStripe(s)
-	}
-	a.used.markUsed(s*g.stripeSize(), g.stripeSize())
-	if a.failedNow() {
-		return ErrFailed
-	}
-	keep = true // buf is the stripe's content now, whatever members failed
 	return nil
 }
 
@@ -418,7 +307,12 @@ func (a *Array) sync(always bool) error {
 
 // syncMeta writes changed checksum and used-map pages and flushes every
 // writable member.
-func (a *Array) syncMeta() error {
+func (a *Array) syncMeta() error { return a.syncMetaWith(nil) }
+
+// syncMetaWith is syncMeta that also writes journal pieces (by role) in the
+// same flush round, counting them in their records when their member's
+// flush succeeds.
+func (a *Array) syncMetaWith(pieces map[int][]jpiece) error {
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
 	var usedEnc []byte
@@ -435,9 +329,15 @@ func (a *Array) syncMeta() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := a.writeMetaPages(m, crcPages, usedEnc); err != nil {
-				a.failMember(r, err)
+			err := a.jr.writePieceList(m, pieces[r])
+			if err == nil {
+				err = a.writeMetaPages(m, crcPages, usedEnc)
 			}
+			if err != nil {
+				a.failMember(r, err)
+				return
+			}
+			piecesWritten(pieces[r])
 		}()
 	}
 	wg.Wait()

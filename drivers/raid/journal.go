@@ -69,7 +69,8 @@ type jrecord struct {
 	seq     uint64
 	stripe  int64
 	entries []jentry
-	data    [][]byte // per entry: bytes [lo, hi) of its new chunk; nil for a piece not found
+	data    [][]byte     // per entry: bytes [lo, hi) of its new chunk; nil for a piece not found
+	written atomic.Int32 // pieces durable on their members (the write path)
 }
 
 // pieceSize is the ring bytes of entry i's piece.
@@ -78,9 +79,19 @@ func (r *jrecord) pieceSize(i int) int64 {
 }
 
 // encodePiece lays out entry i's piece as it sits in a ring (see
-// docs/raid-format.md).
+// docs/raid-format.md): its header, then the entry's bytes.
 func (r *jrecord) encodePiece(i int, uuid, key [16]byte) []byte {
 	b := make([]byte, r.pieceSize(i))
+	copy(b, r.encodeHeader(i, uuid, key))
+	copy(b[jhdrSize:], r.data[i])
+	return b
+}
+
+// encodeHeader returns the jhdrSize bytes of entry i's piece before its
+// payload, the CRC (over key, header and payload) included, so that the
+// payload can be written from where it is without a copy.
+func (r *jrecord) encodeHeader(i int, uuid, key [16]byte) []byte {
+	b := make([]byte, jhdrSize)
 	le := binary.LittleEndian
 	copy(b, jrecMagic)
 	le.PutUint64(b[8:], r.seq)
@@ -96,8 +107,8 @@ func (r *jrecord) encodePiece(i int, uuid, key [16]byte) []byte {
 		le.PutUint32(b[o+8:], uint32(e.lo))
 		le.PutUint32(b[o+12:], uint32(e.hi))
 	}
-	copy(b[jhdrSize:], r.data[i])
-	le.PutUint32(b[jhdrSize-4:], jrecCRC(b, key))
+	c := crc32Update(crc32c(key[:]), b[:jhdrSize-4])
+	le.PutUint32(b[jhdrSize-4:], crc32Update(c, r.data[i]))
 	return b
 }
 
@@ -232,35 +243,51 @@ func newJournal(a *Array, l *metaLayout) *journal {
 	return j
 }
 
-// append makes rec durable: each entry's piece in the ring of the member
-// its chunk lives on, those members flushed. Entries whose member is not
-// writable get no piece (their chunk is not written in place either). It
-// assigns rec.seq; the caller writes in place and then calls
-// done(rec.seq).
-func (j *journal) append(rec *jrecord) error {
-	type target struct {
-		i   int
-		r   int
-		m   Member
-		pos int64
-	}
-	var ts []target
-	for i, e := range rec.entries {
-		if m := j.a.writable(int(e.role)); m != nil {
-			if rec.pieceSize(i) > j.ring {
-				return fmt.Errorf("raid: journal piece of %d bytes exceeds the ring of %d", rec.pieceSize(i), j.ring)
+// jpiece is one piece of a record to write: entry i of rec at byte pos of
+// its member's ring.
+type jpiece struct {
+	rec *jrecord
+	i   int
+	pos int64
+}
+
+// reserve hands out sequence numbers and ring space for recs, one piece per
+// entry in the ring of the member its chunk lives on (entries whose member
+// is not writable get no piece: their chunk is not written in place
+// either), waiting for space or checkpointing a full ring. It returns the
+// pieces by role; the records are in flight until done. The caller must
+// not hold syncMu (a full ring syncs).
+func (j *journal) reserve(recs []*jrecord) (map[int][]jpiece, error) {
+	need := map[int]int64{}
+	pieces := map[int][]jpiece{}
+	for _, rec := range recs {
+		n := 0
+		for i, e := range rec.entries {
+			if j.a.writable(int(e.role)) == nil {
+				continue
 			}
-			ts = append(ts, target{i: i, r: int(e.role), m: m})
+			if rec.pieceSize(i) > j.ring {
+				return nil, fmt.Errorf("raid: journal piece of %d bytes exceeds the ring of %d", rec.pieceSize(i), j.ring)
+			}
+			need[int(e.role)] += rec.pieceSize(i)
+			pieces[int(e.role)] = append(pieces[int(e.role)], jpiece{rec: rec, i: i})
+			n++
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("raid: journal record for stripe %d has no writable member", rec.stripe)
 		}
 	}
-	if len(ts) == 0 {
-		return fmt.Errorf("raid: journal record for stripe %d has no writable member", rec.stripe)
+	for r, n := range need {
+		if n > j.ring {
+			return nil, fmt.Errorf("raid: journal pieces of %d bytes for role %d exceed the ring of %d", n, r, j.ring)
+		}
 	}
 	j.mu.Lock()
+	defer j.mu.Unlock()
 	for {
 		fits := true
-		for _, t := range ts {
-			if j.heads[t.r]+rec.pieceSize(t.i) > j.ring {
+		for r, n := range need {
+			if j.heads[r]+n > j.ring {
 				fits = false
 			}
 		}
@@ -269,44 +296,80 @@ func (j *journal) append(rec *jrecord) error {
 		}
 		if len(j.inflight) == 0 {
 			if err := j.checkpointLocked(j.seq); err != nil {
-				j.mu.Unlock()
-				return err
+				return nil, err
 			}
 			continue
 		}
 		j.cond.Wait()
 	}
-	j.seq++
-	rec.seq = j.seq
-	for k := range ts {
-		ts[k].pos = j.heads[ts[k].r]
-		j.heads[ts[k].r] += rec.pieceSize(ts[k].i)
+	for _, rec := range recs {
+		j.seq++
+		rec.seq = j.seq
+		j.inflight[rec.seq] = true
+		j.live[rec.stripe] = rec.seq
 	}
-	j.inflight[rec.seq] = true
-	j.live[rec.stripe] = rec.seq
-	j.mu.Unlock()
+	for r, ps := range pieces {
+		for k := range ps {
+			ps[k].pos = j.heads[r]
+			j.heads[r] += ps[k].rec.pieceSize(ps[k].i)
+		}
+	}
+	return pieces, nil
+}
 
-	var ok atomic.Int32
+// writePieceList writes role r's pieces to m's ring (not flushed).
+func (j *journal) writePieceList(m Member, ps []jpiece) error {
+	base := j.l.JournalOffset + journalHdrSize
+	for _, p := range ps {
+		if _, err := m.WriteAt(p.rec.encodeHeader(p.i, j.uuid, j.l.JournalKey), base+p.pos); err != nil {
+			return err
+		}
+		if _, err := m.WriteAt(p.rec.data[p.i], base+p.pos+jhdrSize); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// piecesWritten counts ps as durable in their records.
+func piecesWritten(ps []jpiece) {
+	for _, p := range ps {
+		p.rec.written.Add(1)
+	}
+}
+
+// writePieces writes and flushes every role's pieces, the roles in
+// parallel; a member that fails is failed, and its pieces are not counted.
+func (j *journal) writePieces(pieces map[int][]jpiece) {
 	var wg sync.WaitGroup
-	for _, t := range ts {
+	for r, ps := range pieces {
+		m := j.a.writable(r)
+		if m == nil {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b := rec.encodePiece(t.i, j.uuid, j.l.JournalKey)
-			if err := writeFlush(t.m, b, j.l.JournalOffset+journalHdrSize+t.pos); err != nil {
-				j.a.failMember(t.r, err)
+			err := j.writePieceList(m, ps)
+			if err == nil {
+				err = m.Flush()
+			}
+			if err != nil {
+				j.a.failMember(r, err)
 				return
 			}
-			ok.Add(1)
+			piecesWritten(ps)
 		}()
 	}
 	wg.Wait()
-	if ok.Load() == 0 {
-		j.done(rec.seq)
-		return fmt.Errorf("raid: journal record for stripe %d reached no member", rec.stripe)
-	}
-	j.scheduleSync()
-	return nil
+}
+
+// mustRetire says whether a stripe with records above the checkpoint was
+// rewritten without a record since the last checkpoint.
+func (j *journal) mustRetire() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.retire > j.ckpt
 }
 
 // done says record seq is written in place.
