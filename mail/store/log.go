@@ -11,10 +11,13 @@ type rec struct {
 	typ uint8
 	p   []byte
 	p2  []byte // the rest of the payload (a message body, kept apart to save a copy)
-	v   any    // the decoded payload, when the caller has it
+	// body is the payload's end: a message body in pooled buffers, which
+	// the writer releases once they are written (bodypool.go).
+	body []part
+	v    any // the decoded payload, when the caller has it
 }
 
-func (r rec) len() int { return len(r.p) + len(r.p2) }
+func (r rec) len() int { return len(r.p) + len(r.p2) + partsLen(r.body) }
 
 // unit is what a caller hands the writer: records that go into one batch
 // together (so they are durable together), and, once done, what applying
@@ -68,7 +71,12 @@ type head struct {
 	next     uint32 // segment reserved to follow this one
 	firstSeq uint64 // first record sequence in this segment
 	crc      uint32 // CRC32C of the segment's bytes written so far
+	buf      []byte // the batch buffer, reused from one commit to the next
 }
+
+// maxKeptBatchBuf bounds the batch buffer the writer keeps between
+// commits; a larger one (a unit bigger than a batch) is dropped after use.
+const maxKeptBatchBuf = maxBatchBytes + segHeaderSize
 
 func (s *Store) segOff(seg uint32) int64 { return s.dataStart + int64(seg)*s.segSize }
 
@@ -247,21 +255,23 @@ func (s *Store) room() int {
 	return int(s.segSize - off - int64(sealReserve))
 }
 
-// buildBatch lays out units as one batch starting at buf's end; it returns
-// the extended buffer.
-func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) []byte {
+// buildBatch lays out units as one batch starting at buf's end, growing
+// buf only when it is too small, and returns the extended buffer and the
+// CRC32C of the batch's bytes (buf[start:]). Every payload byte is copied
+// once, into buf; body parts are not read again for their checksums: the
+// CRCs their readers computed are combined (bodypool.go).
+func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) ([]byte, uint32) {
 	start := len(buf)
 	need := start
 	for _, u := range units {
 		need += u.size
 	}
-	if cap(buf) < need {
-		nb := make([]byte, start, need)
-		copy(nb, buf)
-		buf = nb
-	}
+	buf = growBatch(buf, need)
 	seq := s.head.pos.seq
 	n := 0
+	// run is the CRC of the batch after its first record's header, which
+	// is framed last.
+	run := runCRC{pos: start + recHeaderSize}
 	for _, u := range units {
 		u.seq = seq
 		u.offs = u.offs[:0]
@@ -269,12 +279,22 @@ func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) []byte {
 			at := len(buf)
 			u.offs = append(u.offs, segOff+int64(at))
 			ln := r.len()
-			h := recHeader{typ: r.typ, length: uint32(ln), seq: seq, dataCRC: crc32Update(crc(r.p), r.p2)}
+			dataCRC := crc32Update(crc(r.p), r.p2)
+			for _, pt := range r.body {
+				dataCRC = crc32Combine(dataCRC, pt.crc, len(pt.b))
+			}
+			h := recHeader{typ: r.typ, length: uint32(ln), seq: seq, dataCRC: dataCRC}
 			buf = buf[:at+recSize(ln)]
 			h.put(buf[at:], s.uuid)
-			copy(buf[at+recHeaderSize:], r.p)
-			copy(buf[at+recHeaderSize+len(r.p):], r.p2)
-			clear(buf[at+recHeaderSize+ln:])
+			o := at + recHeaderSize
+			o += copy(buf[o:], r.p)
+			o += copy(buf[o:], r.p2)
+			for _, pt := range r.body {
+				run.upTo(buf, o)
+				o += copy(buf[o:], pt.b)
+				run.add(pt.crc, len(pt.b))
+			}
+			clear(buf[o:])
 			seq++
 			n++
 		}
@@ -285,14 +305,50 @@ func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) []byte {
 	b[5] |= flagBatchStart
 	binary.LittleEndian.PutUint32(b[12:], uint32(len(b)))
 	binary.LittleEndian.PutUint32(b[28:], headerCRC(s.uuid, b))
-	return buf
+	run.upTo(buf, len(buf))
+	return buf, crc32Combine(crc(b[:recHeaderSize]), run.crc, len(b)-recHeaderSize)
+}
+
+// runCRC is a running CRC32C over a buffer being filled: bytes up to pos
+// are in crc.
+type runCRC struct {
+	crc uint32
+	pos int
+}
+
+// upTo adds buf[pos:end].
+func (c *runCRC) upTo(buf []byte, end int) {
+	c.crc = crc32Update(c.crc, buf[c.pos:end])
+	c.pos = end
+}
+
+// add adds the n bytes at pos, whose CRC32C is known.
+func (c *runCRC) add(crcB uint32, n int) {
+	c.crc = crc32Combine(c.crc, crcB, n)
+	c.pos += n
+}
+
+// growBatch returns buf with room for need bytes, its content kept. It
+// grows geometrically up to the size the writer keeps, so that a buffer in
+// steady use is not reallocated.
+func growBatch(buf []byte, need int) []byte {
+	if cap(buf) >= need {
+		return buf
+	}
+	c := need
+	if need <= maxKeptBatchBuf {
+		c = min(max(need, 2*cap(buf)), maxKeptBatchBuf)
+	}
+	nb := make([]byte, len(buf), c)
+	copy(nb, buf)
+	return nb
 }
 
 // writeBatch writes units (which fit the segment), flushes and applies them.
 func (s *Store) writeBatch(units []*unit) error {
 	h := &s.head
 	segBase := s.segOff(h.pos.seg)
-	var buf []byte
+	buf := h.buf[:0]
 	writeAt := h.pos.off
 	if h.pos.off == 0 {
 		s.mu.Lock()
@@ -306,9 +362,13 @@ func (s *Store) writeBatch(units []*unit) error {
 		h.firstSeq = h.pos.seq
 		hdr := segHeader{uuid: s.uuid, index: h.pos.seg, next: next, segSeq: h.pos.segSeq,
 			firstSeq: h.pos.seq, written: s.now().UnixNano()}
-		buf = hdr.marshal()
+		buf = append(buf, hdr.marshal()...)
 	}
-	buf = s.buildBatch(buf, units, segBase+writeAt)
+	start := len(buf)
+	buf, batchCRC := s.buildBatch(buf, units, segBase+writeAt)
+	if cap(buf) <= maxKeptBatchBuf {
+		h.buf = buf[:0]
+	}
 	if _, err := s.v.WriteAt(buf, segBase+writeAt); err != nil {
 		return err
 	}
@@ -318,7 +378,7 @@ func (s *Store) writeBatch(units []*unit) error {
 	if writeAt == 0 {
 		h.crc = 0
 	}
-	h.crc = crc32Update(h.crc, buf)
+	h.crc = crc32Combine(crc32Update(h.crc, buf[:start]), batchCRC, len(buf)-start)
 	h.pos.off = writeAt + int64(len(buf))
 	nrec := 0
 	for _, u := range units {
@@ -349,11 +409,15 @@ func (s *Store) writeBatch(units []*unit) error {
 		s.kickCompaction()
 	}
 	for _, u := range units {
-		if u.data {
-			// The payload is on the volume now; drop it, so that a
-			// streamed message is never held whole while its later
-			// chunks arrive (the caller keeps only offs and size).
-			for i := range u.recs {
+		for i := range u.recs {
+			// The body is on the volume: its buffers go back to the
+			// pool before anyone learns the unit is done.
+			releaseParts(u.recs[i].body)
+			u.recs[i].body = nil
+			if u.data {
+				// Drop the payload too, so that a streamed message
+				// is never held whole while its later chunks arrive
+				// (the caller keeps only offs and size).
 				u.recs[i].p, u.recs[i].p2 = nil, nil
 			}
 		}
@@ -380,7 +444,7 @@ func (s *Store) seal() error {
 	sl := seal{firstSeq: h.firstSeq, lastSeq: h.pos.seq - 1, next: next, dataCRC: h.crc}
 	u := newUnit(rec{typ: recSeal, p: sl.marshal()})
 	segBase := s.segOff(h.pos.seg)
-	buf := s.buildBatch(nil, []*unit{u}, segBase+h.pos.off)
+	buf, _ := s.buildBatch(nil, []*unit{u}, segBase+h.pos.off)
 	if _, err := s.v.WriteAt(buf, segBase+h.pos.off); err != nil {
 		return err
 	}

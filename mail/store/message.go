@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,72 +8,79 @@ import (
 	"time"
 )
 
-// body is a message body read from a client: inline bytes, or the chunk
-// records already written.
+// body is a message body read from a client: inline bytes in pooled
+// buffers (owned by the caller until it hands them to the writer in an
+// append record), or the chunk records already written.
 type body struct {
 	size   uint32
-	data   []byte
+	parts  []part
 	chunks []extent
 }
 
-// readBody streams r into the store. Up to maxInline bytes stay in memory and
-// go inline into the append record; a larger body is written as chunk
-// records as it arrives (never held whole), and readBody waits until they
-// are durable.
+// release gives back the buffers of a body that will not be written.
+func (b *body) release() {
+	releaseParts(b.parts)
+	b.parts = nil
+}
+
+// readBody streams r into the store. It reads into blobChunk-sized pooled
+// buffers: up to maxInline bytes stay in them and go inline into the append
+// record; a larger body is written as chunk records, one per buffer, as it
+// arrives (never held whole), and readBody waits until they are durable.
+// The chunk boundaries are those of the stream cut every blobChunk bytes.
 func (s *Store) readBody(ctx context.Context, r io.Reader) (*body, error) {
-	// Read in growing steps so that small messages take little memory.
-	buf := make([]byte, 0, 16<<10)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		k, err := r.Read(buf[len(buf):min(cap(buf), maxInline+1)])
-		buf = buf[:len(buf)+k]
-		if err == io.EOF || len(buf) > maxInline {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("store: reading message: %w", err)
-		}
-	}
-	if len(buf) <= maxInline {
-		return &body{size: uint32(len(buf)), data: buf}, nil
-	}
+	var held []part // read, not yet handed to the writer
 	var units []*unit
 	total := int64(0)
-	put := func(p []byte) error {
-		total += int64(len(p))
-		if total > math.MaxUint32 {
-			return fmt.Errorf("store: message larger than 4 GiB")
-		}
-		u := newUnit(rec{typ: recBlobChunk, p: p})
-		u.data, u.delivery = true, true
-		units = append(units, u)
-		return s.enqueue(u)
+	fail := func(err error) (*body, error) {
+		releaseParts(held)
+		return nil, err
 	}
-	rest := io.MultiReader(bytes.NewReader(buf), r)
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return fail(err)
 		}
-		p := make([]byte, blobChunk)
-		k, err := io.ReadFull(rest, p)
-		if k > 0 {
-			if err := put(p[:k]); err != nil {
-				return nil, err
+		buf := getChunk()
+		k, err := io.ReadFull(r, *buf)
+		end := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !end {
+			putChunk(buf)
+			return fail(fmt.Errorf("store: reading message: %w", err))
+		}
+		if k == 0 {
+			putChunk(buf)
+		} else {
+			held = append(held, part{b: (*buf)[:k], crc: crc((*buf)[:k]), buf: buf})
+			total += int64(k)
+		}
+		if total > math.MaxUint32 {
+			return fail(fmt.Errorf("store: message larger than 4 GiB"))
+		}
+		if total > maxInline {
+			// Not inline: every chunk read goes to the writer now.
+			for i, pt := range held {
+				u := newUnit(rec{typ: recBlobChunk, body: []part{pt}})
+				u.data, u.delivery = true, true
+				if err := s.enqueue(u); err != nil {
+					held = held[i:]
+					return fail(err)
+				}
+				units = append(units, u)
 			}
+			clear(held)
+			held = held[:0]
 		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		if end {
 			break
 		}
-		if err != nil {
-			return nil, fmt.Errorf("store: reading message: %w", err)
-		}
 	}
-	b := &body{size: uint32(total)}
+	if units == nil {
+		return &body{size: uint32(total), parts: held}, nil
+	}
 	if err := s.awaitData(units); err != nil {
 		return nil, err
 	}
+	b := &body{size: uint32(total)}
 	for _, u := range units {
 		b.chunks = append(b.chunks, extent{u.offs[0], uint32(u.size)})
 	}
@@ -128,8 +134,15 @@ type pendingTarget struct {
 }
 
 // store writes one append record for the targets and returns, once it is
-// durable, where each copy went.
+// durable, where each copy went. It takes b's buffers: the writer releases
+// them once written, store itself if nothing is written.
 func (s *Store) store(b *body, date time.Time, ts []pendingTarget) ([]DeliveryResult, error) {
+	queued := false
+	defer func() {
+		if !queued {
+			b.release()
+		}
+	}()
 	if date.IsZero() {
 		date = s.now()
 	}
@@ -143,7 +156,7 @@ func (s *Store) store(b *body, date time.Time, ts []pendingTarget) ([]DeliveryRe
 		s.mu.RUnlock()
 		return nil, ErrFull
 	}
-	ap := &recAppendP{size: b.size, chunks: b.chunks, data: b.data}
+	ap := &recAppendP{size: b.size, chunks: b.chunks}
 	var idx []int
 	for i, t := range ts {
 		if t.err != nil {
@@ -182,9 +195,12 @@ func (s *Store) store(b *body, date time.Time, ts []pendingTarget) ([]DeliveryRe
 		s.mu.RUnlock()
 		return res, nil
 	}
-	u := newUnit(mkrec(ap))
+	r := mkrec(ap)
+	r.body = b.parts // the inline body, after the meta
+	u := newUnit(r)
 	u.delivery = true
 	err := s.enqueue(u)
+	queued = err == nil
 	s.resMu.Unlock()
 	s.mu.RUnlock()
 	if err == nil {
