@@ -14,8 +14,14 @@ import (
 // wrong bytes that the read-back checks see. Benchmarks (-test.bench) run
 // without, to measure what production does.
 func init() {
-	for _, a := range os.Args[1:] {
-		if v, ok := strings.CutPrefix(a, "-test.bench="); ok && v != "" {
+	args := os.Args[1:]
+	for i, a := range args {
+		a = strings.TrimLeft(a, "-")
+		v, ok := strings.CutPrefix(a, "test.bench=")
+		if a == "test.bench" && i+1 < len(args) {
+			v, ok = args[i+1], true
+		}
+		if ok && v != "" {
 			return
 		}
 	}

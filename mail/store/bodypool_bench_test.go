@@ -1,0 +1,85 @@
+package store_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/postvault/postvault/mail/store"
+	"github.com/postvault/postvault/mail/store/storetest"
+)
+
+// sinkVolume keeps its first bytes (superblocks, the first segments) in
+// memory and drops writes beyond them, so that a benchmark measures the
+// store's own work per delivery, not a disk's.
+type sinkVolume struct {
+	*storetest.Mem
+	kept, size int64
+}
+
+func newSinkVolume(size int64) *sinkVolume {
+	const kept = 32 << 20
+	return &sinkVolume{Mem: storetest.NewMem(kept, 64<<10), kept: kept, size: size}
+}
+
+func (v *sinkVolume) Size() int64 { return v.size }
+
+func (v *sinkVolume) ReadAt(p []byte, off int64) (int, error) {
+	if off >= v.kept {
+		clear(p)
+		return len(p), nil
+	}
+	n := min(int64(len(p)), v.kept-off)
+	if _, err := v.Mem.ReadAt(p[:n], off); err != nil {
+		return 0, err
+	}
+	clear(p[n:])
+	return len(p), nil
+}
+
+func (v *sinkVolume) WriteAt(p []byte, off int64) (int, error) {
+	if off < v.kept {
+		n := min(int64(len(p)), v.kept-off)
+		if _, err := v.Mem.WriteAt(p[:n], off); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// BenchmarkDeliverCPU measures what one delivery costs the store itself:
+// time and heap allocated per message, one client, on a volume that
+// drops what it is given (so no disk and no flush wait).
+func BenchmarkDeliverCPU(b *testing.B) {
+	for _, size := range []int{4 << 10, 64 << 10, 1 << 20, 1<<20 + 4<<10} {
+		b.Run(fmt.Sprintf("size=%dK", size>>10), func(b *testing.B) {
+			v := newSinkVolume(4 << 30)
+			if err := store.Create(v, nil); err != nil {
+				b.Fatal(err)
+			}
+			s, err := store.Open(v, fastOpts())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.AddUser(ctx, "bench@example.org", "pw"); err != nil {
+				b.Fatal(err)
+			}
+			body := bytes.Repeat([]byte("0123456789abcde\n"), size/16)
+			to := []store.Delivery{{Recipient: "bench@example.org"}}
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				res, err := s.Deliver(ctx, to, time.Time{}, bytes.NewReader(body))
+				if err == nil {
+					err = res[0].Err
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
