@@ -168,7 +168,7 @@ func assemble(paths []string, opts *raid.AssembleOptions) (*raid.Array, error) {
 func raidCreate(io stdio, args []string) error {
 	fs := newFlags(io, "create", "create --level 5|6 [--chunk SIZE] [--spare PATH]... [--name NAME] [--force] PATH...")
 	level := fs.Int("level", 0, "RAID level: 5 or 6")
-	chunk := fs.String("chunk", "512K", "chunk size: 64K, 512K, 1M, ...")
+	chunk := fs.String("chunk", "64K", "chunk size: 64K, 512K, 1M, ...")
 	name := fs.String("name", "", "array name (md's set name)")
 	force := fs.Bool("force", false, "overwrite members that hold a superblock or data")
 	var spares pathList
