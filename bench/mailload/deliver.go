@@ -3,8 +3,6 @@ package main
 import (
 	"sync/atomic"
 	"time"
-
-	"github.com/emersion/go-smtp"
 )
 
 // msgSeq numbers every message the load generator sends.
@@ -16,29 +14,27 @@ type lmtpConn struct {
 	c *client
 	// addr is the server's LMTP address.
 	addr string
-	sc   *smtp.Client
+	lc   *lmtpClient
 }
 
 // deliver sends one message to rcpt and waits for the server's per-recipient
 // answer: with LMTP a 250 means the server took the message (durably, for
 // both servers measured here). A failed connection is dropped and redialled
-// on the next call.
+// on the next call. The bytes on the wire are what go-smtp's client sent
+// before (see lmtpClient).
 func (l *lmtpConn) deliver(m *message, rcpt string) error {
-	if l.sc == nil {
+	if l.lc == nil {
 		conn, err := l.c.dial(l.addr)
 		if err != nil {
 			return err
 		}
-		sc := smtp.NewClientLMTP(conn)
-		sc.CommandTimeout = time.Minute
-		sc.SubmissionTimeout = 2 * time.Minute
-		if err := sc.Hello("load.bench.test"); err != nil {
-			sc.Close()
+		lc, err := dialLMTP(conn, "load.bench.test")
+		if err != nil {
 			return err
 		}
-		l.sc = sc
+		l.lc = lc
 	}
-	err := l.sc.SendMail("load@bench.test", []string{rcpt}, m.reader(rcpt, msgSeq.Add(1)))
+	err := l.lc.send("load@bench.test", rcpt, m.wire(rcpt, msgSeq.Add(1))...)
 	if err != nil {
 		l.close()
 	}
@@ -46,9 +42,9 @@ func (l *lmtpConn) deliver(m *message, rcpt string) error {
 }
 
 func (l *lmtpConn) close() {
-	if l.sc != nil {
-		l.sc.Close()
-		l.sc = nil
+	if l.lc != nil {
+		l.lc.close()
+		l.lc = nil
 	}
 }
 

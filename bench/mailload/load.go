@@ -193,7 +193,8 @@ func runLoad(n int, d time.Duration, maxOpsPerClient int, body func(c *client)) 
 // no server can store two deliveries as one) and a body of CRLF lines
 // mixing ASCII and Cyrillic text, shared between messages of one size.
 type message struct {
-	body []byte
+	body    []byte
+	stuffed []byte // body dot-stuffed for DATA (see wire)
 }
 
 func newMessage(size int) *message {
@@ -202,16 +203,31 @@ func newMessage(size int) *message {
 	for b.Len() < size-400 {
 		b.WriteString(line)
 	}
-	return &message{body: b.Bytes()}
+	m := &message{body: b.Bytes()}
+	m.stuffed, _ = dotStuff(bytes.NewReader(m.body))
+	return m
+}
+
+// wire returns message number n for rcpt as DATA's payload (dot-stuffed,
+// ending in CRLF, without the final dot), in two parts: the header and
+// the body, which is the same for every message of this size.
+func (m *message) wire(rcpt string, n int64) [][]byte {
+	h, _ := dotStuff(strings.NewReader(m.header(rcpt, n)))
+	return [][]byte{h, m.stuffed}
 }
 
 // reader returns message number n for rcpt.
 func (m *message) reader(rcpt string, n int64) io.Reader {
-	h := fmt.Sprintf("From: Load <load@bench.test>\r\nTo: <%s>\r\nSubject: bench %d\r\n"+
+	return io.MultiReader(strings.NewReader(m.header(rcpt, n)), bytes.NewReader(m.body))
+}
+
+// header returns the header of message number n for rcpt, with the blank
+// line that ends it.
+func (m *message) header(rcpt string, n int64) string {
+	return fmt.Sprintf("From: Load <load@bench.test>\r\nTo: <%s>\r\nSubject: bench %d\r\n"+
 		"Date: %s\r\nMessage-ID: <%d.%d@bench.test>\r\nMIME-Version: 1.0\r\n"+
 		"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
 		rcpt, n, time.Now().Format(time.RFC1123Z), n, time.Now().UnixNano())
-	return io.MultiReader(strings.NewReader(h), bytes.NewReader(m.body))
 }
 
 // bytes returns message number n for rcpt as one slice (IMAP APPEND needs
