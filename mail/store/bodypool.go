@@ -1,13 +1,16 @@
 package store
 
 import (
+	"fmt"
 	"hash/crc32"
+	"io"
 	"sync"
 )
 
-// Message bodies are read into blob-chunk-sized buffers taken from a pool:
-// a body up to maxInline bytes ends as the parts of its append record, a
-// larger one as one chunk record per buffer. Either way the writer copies
+// Message bodies are read into buffers taken from pools, blobChunk bytes
+// each (a body's first bytes go into a small buffer, and move on only if
+// more follow): a body up to maxInline bytes ends as the parts of its
+// append record, a larger one as one chunk record per buffer. Either way the writer copies
 // each part once, into the batch it writes, and gives the buffer back to
 // the pool once the batch is on the volume. The CRC32C of each part is
 // computed by the reader, right after reading, and the writer combines the
@@ -22,42 +25,99 @@ import (
 type part struct {
 	b   []byte  // the bytes, a prefix of *buf
 	crc uint32  // CRC32C of b
-	buf *[]byte // the pooled buffer, blobChunk bytes
+	buf *[]byte // the pooled buffer: smallBuf or blobChunk bytes
 }
 
-// chunkPool holds blobChunk-byte buffers. A package-level sync.Pool, as in
-// the standard library: it holds no state anyone can observe, only spare
-// memory, and lets every store share it.
-var chunkPool = sync.Pool{New: func() any {
-	b := make([]byte, blobChunk)
-	return &b
-}}
+// smallBuf is the size of the buffer a body's first bytes are read into: a
+// small message (most mail) never takes a chunk-sized buffer, which
+// matters when many slow clients are sending at once.
+const smallBuf = 16 << 10
+
+// smallPool and chunkPool hold smallBuf- and blobChunk-byte buffers.
+// Package-level sync.Pools, as in the standard library: they hold no state
+// anyone can observe, only spare memory, and every store shares them.
+var (
+	smallPool = sync.Pool{New: func() any {
+		b := make([]byte, smallBuf)
+		return &b
+	}}
+	chunkPool = sync.Pool{New: func() any {
+		b := make([]byte, blobChunk)
+		return &b
+	}}
+)
 
 // poison, when set (by the package's tests only), is copied over every
 // buffer released, so that a buffer reused while something still reads it
 // shows up as wrong bytes.
 var poison []byte
 
-// getChunk takes a blobChunk-byte buffer from the pool.
-func getChunk() *[]byte {
+// getBuf takes a buffer of size bytes (smallBuf or blobChunk) from its pool.
+func getBuf(size int) *[]byte {
+	if size == smallBuf {
+		return smallPool.Get().(*[]byte)
+	}
 	return chunkPool.Get().(*[]byte)
 }
 
-// releaseParts gives the parts' buffers back to the pool. The caller must
-// be the parts' owner and nothing may read them afterwards.
+// putBuf gives a buffer from getBuf back. Nothing may use it afterwards.
+func putBuf(b *[]byte) {
+	if b == nil {
+		return
+	}
+	copy(*b, poison)
+	switch len(*b) {
+	case smallBuf:
+		smallPool.Put(b)
+	case blobChunk:
+		chunkPool.Put(b)
+	}
+}
+
+// releaseParts gives the parts' buffers back to their pools. The caller
+// must be the parts' owner and nothing may read them afterwards.
 func releaseParts(ps []part) {
 	for i := range ps {
-		putChunk(ps[i].buf)
+		putBuf(ps[i].buf)
 		ps[i] = part{}
 	}
 }
 
-func putChunk(b *[]byte) {
-	if b == nil || len(*b) != blobChunk {
-		return
+// readPart reads the next part of a body from r: blobChunk bytes, fewer at
+// the end of r (end is then set; a part of no bytes has no buffer). The
+// first part starts in a small buffer and moves to a chunk buffer only if
+// r has more.
+func readPart(r io.Reader, first bool) (pt part, end bool, err error) {
+	var buf *[]byte
+	k := 0
+	if first {
+		small := getBuf(smallBuf)
+		k, err = io.ReadFull(r, *small)
+		buf = small
+		if err == nil {
+			buf = getBuf(blobChunk)
+			copy(*buf, (*small)[:k])
+			putBuf(small)
+		}
+	} else {
+		buf = getBuf(blobChunk)
 	}
-	copy(*b, poison)
-	chunkPool.Put(b)
+	if err == nil {
+		var more int
+		more, err = io.ReadFull(r, (*buf)[k:])
+		k += more
+	}
+	end = err == io.EOF || err == io.ErrUnexpectedEOF
+	if err != nil && !end {
+		putBuf(buf)
+		return part{}, false, fmt.Errorf("store: reading message: %w", err)
+	}
+	if k == 0 {
+		putBuf(buf)
+		return part{}, true, nil
+	}
+	b := (*buf)[:k]
+	return part{b: b, crc: crc(b), buf: buf}, end, nil
 }
 
 // partsLen is the number of bytes in ps.

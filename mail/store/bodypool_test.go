@@ -2,11 +2,14 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"hash/crc32"
+	"io"
 	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // Every test of the package runs with released buffers poisoned: a body
@@ -78,4 +81,77 @@ func FuzzCRC32Combine(f *testing.F) {
 			t.Errorf("crc32Combine at %d of %d bytes = %#08x, want %#08x", cut, len(p), got, want)
 		}
 	})
+}
+
+// readPart cuts a stream into the parts readBody stores: blobChunk bytes
+// each but the last, the stream's bytes in order, each with its CRC; a
+// small body stays in a small buffer.
+func TestReadPart(t *testing.T) {
+	tests := []struct {
+		name  string
+		size  int
+		wrap  func(io.Reader) io.Reader
+		small bool // one part, in a small buffer
+	}{
+		{"empty", 0, nil, false},
+		{"one byte", 1, nil, true},
+		{"small, byte by byte", smallBuf - 1, iotest.OneByteReader, true},
+		{"exactly small", smallBuf, nil, false},
+		{"small plus one", smallBuf + 1, iotest.HalfReader, false},
+		{"exactly a chunk", blobChunk, iotest.DataErrReader, false},
+		{"chunk plus one", blobChunk + 1, nil, false},
+		{"several chunks", 3*blobChunk + 12345, iotest.HalfReader, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := make([]byte, tc.size)
+			for i := range data {
+				data[i] = byte(i*7 + i>>9)
+			}
+			var r io.Reader = bytes.NewReader(data)
+			if tc.wrap != nil {
+				r = tc.wrap(r)
+			}
+			var got []byte
+			for n := 0; ; n++ {
+				pt, end, err := readPart(r, n == 0)
+				if err != nil {
+					t.Fatalf("readPart #%d: %v", n, err)
+				}
+				if pt.buf != nil {
+					if pt.crc != crc(pt.b) {
+						t.Errorf("part #%d: crc %#x, want %#x", n, pt.crc, crc(pt.b))
+					}
+					if !end && len(pt.b) != blobChunk {
+						t.Errorf("part #%d (not the last) has %d bytes, want %d", n, len(pt.b), blobChunk)
+					}
+					if small := len(*pt.buf) == smallBuf; small != tc.small {
+						t.Errorf("part #%d in a %d-byte buffer", n, len(*pt.buf))
+					}
+					got = append(got, pt.b...)
+					releaseParts([]part{pt})
+				}
+				if end {
+					break
+				}
+			}
+			if !bytes.Equal(got, data) {
+				t.Errorf("parts hold %d bytes, want the %d read", len(got), len(data))
+			}
+		})
+	}
+}
+
+func TestReadPartError(t *testing.T) {
+	boom := errors.New("connection reset")
+	for _, first := range []bool{true, false} {
+		r := io.MultiReader(bytes.NewReader(make([]byte, smallBuf+5)), iotest.ErrReader(boom))
+		if first {
+			r = io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(boom))
+		}
+		pt, _, err := readPart(r, first)
+		if !errors.Is(err, boom) || pt.buf != nil {
+			t.Errorf("readPart(first=%v) over a failing reader = %v, %v; want the reader's error and no part", first, pt.buf != nil, err)
+		}
+	}
 }

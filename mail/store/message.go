@@ -23,9 +23,9 @@ func (b *body) release() {
 	b.parts = nil
 }
 
-// readBody streams r into the store. It reads into blobChunk-sized pooled
-// buffers: up to maxInline bytes stay in them and go inline into the append
-// record; a larger body is written as chunk records, one per buffer, as it
+// readBody streams r into the store. It reads into pooled buffers of
+// blobChunk bytes (readPart): up to maxInline bytes stay in them and go
+// inline into the append record; a larger body is written as chunk records, one per buffer, as it
 // arrives (never held whole), and readBody waits until they are durable.
 // The chunk boundaries are those of the stream cut every blobChunk bytes.
 func (s *Store) readBody(ctx context.Context, r io.Reader) (*body, error) {
@@ -40,18 +40,13 @@ func (s *Store) readBody(ctx context.Context, r io.Reader) (*body, error) {
 		if err := ctx.Err(); err != nil {
 			return fail(err)
 		}
-		buf := getChunk()
-		k, err := io.ReadFull(r, *buf)
-		end := err == io.EOF || err == io.ErrUnexpectedEOF
-		if err != nil && !end {
-			putChunk(buf)
-			return fail(fmt.Errorf("store: reading message: %w", err))
+		pt, end, err := readPart(r, total == 0)
+		if err != nil {
+			return fail(err)
 		}
-		if k == 0 {
-			putChunk(buf)
-		} else {
-			held = append(held, part{b: (*buf)[:k], crc: crc((*buf)[:k]), buf: buf})
-			total += int64(k)
+		if pt.buf != nil {
+			held = append(held, pt)
+			total += int64(len(pt.b))
 		}
 		if total > math.MaxUint32 {
 			return fail(fmt.Errorf("store: message larger than 4 GiB"))
