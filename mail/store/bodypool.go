@@ -129,6 +129,44 @@ func partsLen(ps []part) int {
 	return n
 }
 
+// The batch buffer is the writer's (head.buf), reused from one commit to
+// the next.
+
+// runCRC is a running CRC32C over a buffer being filled: bytes up to pos
+// are in crc.
+type runCRC struct {
+	crc uint32
+	pos int
+}
+
+// upTo adds buf[pos:end].
+func (c *runCRC) upTo(buf []byte, end int) {
+	c.crc = crc32Update(c.crc, buf[c.pos:end])
+	c.pos = end
+}
+
+// add adds the n bytes at pos, whose CRC32C is known.
+func (c *runCRC) add(crcB uint32, n int) {
+	c.crc = crc32Combine(c.crc, crcB, n)
+	c.pos += n
+}
+
+// growBatch returns buf with room for need bytes, its content kept. It
+// grows geometrically up to the size the writer keeps, so that a buffer in
+// steady use is not reallocated.
+func growBatch(buf []byte, need int) []byte {
+	if cap(buf) >= need {
+		return buf
+	}
+	c := need
+	if need <= maxKeptBatchBuf {
+		c = min(max(need, 2*cap(buf)), maxKeptBatchBuf)
+	}
+	nb := make([]byte, len(buf), c)
+	copy(nb, buf)
+	return nb
+}
+
 // CRC32C combination: crc32Combine(crc(A), crc(B), len(B)) = crc(A||B).
 // CRC arithmetic is polynomial arithmetic modulo the Castagnoli polynomial
 // over GF(2), bits reflected (bit 31 is x^0): appending n bytes to A

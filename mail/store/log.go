@@ -31,6 +31,17 @@ type unit struct {
 	size     int  // bytes on the volume
 	waited   bool // guarded by Store.qmu: a caller waits for this data unit (awaitData)
 
+	// after lists data units queued before this one whose volume offsets
+	// its record names (a chunked message's chunks, for its append
+	// record), so that both can go in one batch. The writer calls fix
+	// with their offsets, once it knows them (written before, or planned
+	// in the batch it is taking), for the record, and sizes the unit by
+	// it. If one of them fails, this unit fails with it.
+	after []*unit
+	fix   func(offs []int64) rec
+	fixed []int64 // the offsets fix was last given (writer)
+	at    int64   // volume offset planned for the unit in the batch being taken (writer)
+
 	// Set by the writer before done is closed.
 	offs    []int64 // volume offset of each record
 	seq     uint64  // sequence number of the first record
@@ -175,13 +186,25 @@ func (s *Store) writeLoop() {
 			}
 			continue
 		}
+		if broken := s.dropBrokenLocked(); len(broken) > 0 {
+			s.qmu.Unlock()
+			for _, u := range broken {
+				close(u.done)
+			}
+			continue
+		}
 		room := s.room()
+		base := s.segOff(s.head.pos.seg) + max(s.head.pos.off, segHeaderSize)
 		var take []*unit
 		size, nrec := 0, 0
 		for _, u := range s.queue {
+			if u.fix != nil {
+				u.resolve()
+			}
 			if size+u.size > room || (len(take) > 0 && (size+u.size > maxBatchBytes || nrec+len(u.recs) > maxBatchRecords)) {
 				break
 			}
+			u.at = base + int64(size)
 			take = append(take, u)
 			size += u.size
 			nrec += len(u.recs)
@@ -260,7 +283,7 @@ func (s *Store) room() int {
 // CRC32C of the batch's bytes (buf[start:]). Every payload byte is copied
 // once, into buf; body parts are not read again for their checksums: the
 // CRCs their readers computed are combined (bodypool.go).
-func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) ([]byte, uint32) {
+func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) ([]byte, uint32, error) {
 	start := len(buf)
 	need := start
 	for _, u := range units {
@@ -273,6 +296,9 @@ func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) ([]byte, uin
 	// is framed last.
 	run := runCRC{pos: start + recHeaderSize}
 	for _, u := range units {
+		if err := u.checkAfter(); err != nil {
+			return nil, 0, err
+		}
 		u.seq = seq
 		u.offs = u.offs[:0]
 		for _, r := range u.recs {
@@ -306,42 +332,7 @@ func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) ([]byte, uin
 	binary.LittleEndian.PutUint32(b[12:], uint32(len(b)))
 	binary.LittleEndian.PutUint32(b[28:], headerCRC(s.uuid, b))
 	run.upTo(buf, len(buf))
-	return buf, crc32Combine(crc(b[:recHeaderSize]), run.crc, len(b)-recHeaderSize)
-}
-
-// runCRC is a running CRC32C over a buffer being filled: bytes up to pos
-// are in crc.
-type runCRC struct {
-	crc uint32
-	pos int
-}
-
-// upTo adds buf[pos:end].
-func (c *runCRC) upTo(buf []byte, end int) {
-	c.crc = crc32Update(c.crc, buf[c.pos:end])
-	c.pos = end
-}
-
-// add adds the n bytes at pos, whose CRC32C is known.
-func (c *runCRC) add(crcB uint32, n int) {
-	c.crc = crc32Combine(c.crc, crcB, n)
-	c.pos += n
-}
-
-// growBatch returns buf with room for need bytes, its content kept. It
-// grows geometrically up to the size the writer keeps, so that a buffer in
-// steady use is not reallocated.
-func growBatch(buf []byte, need int) []byte {
-	if cap(buf) >= need {
-		return buf
-	}
-	c := need
-	if need <= maxKeptBatchBuf {
-		c = min(max(need, 2*cap(buf)), maxKeptBatchBuf)
-	}
-	nb := make([]byte, len(buf), c)
-	copy(nb, buf)
-	return nb
+	return buf, crc32Combine(crc(b[:recHeaderSize]), run.crc, len(b)-recHeaderSize), nil
 }
 
 // writeBatch writes units (which fit the segment), flushes and applies them.
@@ -365,7 +356,10 @@ func (s *Store) writeBatch(units []*unit) error {
 		buf = append(buf, hdr.marshal()...)
 	}
 	start := len(buf)
-	buf, batchCRC := s.buildBatch(buf, units, segBase+writeAt)
+	buf, batchCRC, err := s.buildBatch(buf, units, segBase+writeAt)
+	if err != nil {
+		return err
+	}
 	if cap(buf) <= maxKeptBatchBuf {
 		h.buf = buf[:0]
 	}
@@ -444,7 +438,10 @@ func (s *Store) seal() error {
 	sl := seal{firstSeq: h.firstSeq, lastSeq: h.pos.seq - 1, next: next, dataCRC: h.crc}
 	u := newUnit(rec{typ: recSeal, p: sl.marshal()})
 	segBase := s.segOff(h.pos.seg)
-	buf, _ := s.buildBatch(nil, []*unit{u}, segBase+h.pos.off)
+	buf, _, err := s.buildBatch(nil, []*unit{u}, segBase+h.pos.off)
+	if err != nil {
+		return err
+	}
 	if _, err := s.v.WriteAt(buf, segBase+h.pos.off); err != nil {
 		return err
 	}
@@ -516,4 +513,63 @@ func (s *Store) blobLive(b *blob, sign int64) {
 	for _, x := range b.chunks {
 		s.addLive(x.off, sign*int64(x.n))
 	}
+}
+
+// dropBrokenLocked takes out of the queue the units that name a unit
+// which failed (refused, or the store stopped) and returns them, their
+// error set, for the caller to close once s.qmu is released. s.qmu held;
+// the writer only (it alone fails units).
+func (s *Store) dropBrokenLocked() []*unit {
+	var broken []*unit
+	keep := s.queue[:0]
+	for _, u := range s.queue {
+		for _, d := range u.after {
+			if d.err != nil {
+				u.err = d.err
+				break
+			}
+		}
+		if u.err != nil {
+			broken = append(broken, u)
+			if u.data {
+				s.queuedData -= int64(u.size)
+			}
+			continue
+		}
+		keep = append(keep, u)
+	}
+	if len(broken) > 0 {
+		clear(s.queue[len(keep):])
+		s.queue = keep
+		s.qcond.Broadcast()
+	}
+	return broken
+}
+
+// resolve gives u's fix the offsets of the units it names: where they
+// were written, or for those not yet written (taken in the same batch,
+// before u), where they are planned.
+func (u *unit) resolve() {
+	u.fixed = u.fixed[:0]
+	for _, d := range u.after {
+		if len(d.offs) > 0 {
+			u.fixed = append(u.fixed, d.offs[0])
+		} else {
+			u.fixed = append(u.fixed, d.at)
+		}
+	}
+	r := u.fix(u.fixed)
+	u.recs = append(u.recs[:0], r)
+	u.size = recSize(r.len())
+}
+
+// checkAfter verifies, as u is laid out, that the units it names are where
+// its record says.
+func (u *unit) checkAfter() error {
+	for i, d := range u.after {
+		if len(d.offs) == 0 || d.offs[0] != u.fixed[i] {
+			return fmt.Errorf("store: internal: a record names offset %d, its chunk is at %v", u.fixed[i], d.offs)
+		}
+	}
+	return nil
 }

@@ -10,11 +10,11 @@ import (
 
 // body is a message body read from a client: inline bytes in pooled
 // buffers (owned by the caller until it hands them to the writer in an
-// append record), or the chunk records already written.
+// append record), or its chunk records, queued (and perhaps written).
 type body struct {
 	size   uint32
 	parts  []part
-	chunks []extent
+	chunks []*unit
 }
 
 // release gives back the buffers of a body that will not be written.
@@ -25,8 +25,9 @@ func (b *body) release() {
 
 // readBody streams r into the store. It reads into pooled buffers of
 // blobChunk bytes (readPart): up to maxInline bytes stay in them and go
-// inline into the append record; a larger body is written as chunk records, one per buffer, as it
-// arrives (never held whole), and readBody waits until they are durable.
+// inline into the append record; a larger body is queued as chunk records
+// as it arrives (never held whole), which the append record then names
+// (store): so a chunked message can be one commit.
 // The chunk boundaries are those of the stream cut every blobChunk bytes.
 func (s *Store) readBody(ctx context.Context, r io.Reader) (*body, error) {
 	var held []part // read, not yet handed to the writer
@@ -69,17 +70,33 @@ func (s *Store) readBody(ctx context.Context, r io.Reader) (*body, error) {
 			break
 		}
 	}
-	if units == nil {
-		return &body{size: uint32(total), parts: held}, nil
+	return &body{size: uint32(total), parts: held, chunks: units}, nil
+}
+
+// newAppendUnit makes the unit of an append record for body b: the body
+// inline, after the meta, or the meta naming b's chunks (fixed by the
+// writer, unit.resolve).
+func newAppendUnit(ap *recAppendP, b *body) *unit {
+	if len(b.chunks) == 0 {
+		r := mkrec(ap)
+		r.body = b.parts
+		u := newUnit(r)
+		u.delivery = true
+		return u
 	}
-	if err := s.awaitData(units); err != nil {
-		return nil, err
+	u := &unit{delivery: true, after: b.chunks, done: make(chan struct{})}
+	u.fix = func(offs []int64) rec {
+		ap.chunks = ap.chunks[:0]
+		for i, c := range b.chunks {
+			ap.chunks = append(ap.chunks, extent{offs[i], uint32(c.size)})
+		}
+		return mkrec(ap)
 	}
-	b := &body{size: uint32(total)}
-	for _, u := range units {
-		b.chunks = append(b.chunks, extent{u.offs[0], uint32(u.size)})
-	}
-	return b, nil
+	// A size for now; the writer fixes the offsets.
+	u.fixed = make([]int64, len(b.chunks))
+	u.recs = []rec{u.fix(u.fixed)}
+	u.size = recSize(u.recs[0].len())
+	return u
 }
 
 // Append stores a message read from r (streamed, never held whole) into a
@@ -130,12 +147,17 @@ type pendingTarget struct {
 
 // store writes one append record for the targets and returns, once it is
 // durable, where each copy went. It takes b's buffers: the writer releases
-// them once written, store itself if nothing is written.
+// them once written, store itself if nothing is written. A chunked body's
+// append record is queued right behind its chunks, naming them by the
+// offsets the writer gives them, so that one commit can take both.
 func (s *Store) store(b *body, date time.Time, ts []pendingTarget) ([]DeliveryResult, error) {
 	queued := false
 	defer func() {
 		if !queued {
 			b.release()
+			// Nothing names the chunks: let the writer have them now
+			// rather than wait for company, as before any failure.
+			_ = s.awaitData(b.chunks)
 		}
 	}()
 	if date.IsZero() {
@@ -151,7 +173,7 @@ func (s *Store) store(b *body, date time.Time, ts []pendingTarget) ([]DeliveryRe
 		s.mu.RUnlock()
 		return nil, ErrFull
 	}
-	ap := &recAppendP{size: b.size, chunks: b.chunks}
+	ap := &recAppendP{size: b.size}
 	var idx []int
 	for i, t := range ts {
 		if t.err != nil {
@@ -190,10 +212,7 @@ func (s *Store) store(b *body, date time.Time, ts []pendingTarget) ([]DeliveryRe
 		s.mu.RUnlock()
 		return res, nil
 	}
-	r := mkrec(ap)
-	r.body = b.parts // the inline body, after the meta
-	u := newUnit(r)
-	u.delivery = true
+	u := newAppendUnit(ap, b)
 	err := s.enqueue(u)
 	queued = err == nil
 	s.resMu.Unlock()
