@@ -167,6 +167,15 @@ func growBatch(buf []byte, need int) []byte {
 	return nb
 }
 
+// keepBatch returns what the writer keeps of the batch buffer buf for the
+// next commit: all of it, emptied, unless it is larger than a batch.
+func keepBatch(buf []byte) []byte {
+	if cap(buf) > maxKeptBatchBuf {
+		return nil
+	}
+	return buf[:0]
+}
+
 // CRC32C combination: crc32Combine(crc(A), crc(B), len(B)) = crc(A||B).
 // CRC arithmetic is polynomial arithmetic modulo the Castagnoli polynomial
 // over GF(2), bits reflected (bit 31 is x^0): appending n bytes to A

@@ -155,3 +155,32 @@ func TestReadPartError(t *testing.T) {
 		}
 	}
 }
+
+// The writer keeps its batch buffer from one commit to the next, grown
+// geometrically: a full batch (with a segment header in front) must not
+// make it drop the buffer, or every large commit would allocate (and
+// zero, and fault in) megabytes again. Only a unit larger than a batch
+// leaves a buffer too big to keep.
+func TestBatchBufferKept(t *testing.T) {
+	var buf []byte
+	allocs := 0
+	for _, need := range []int{4 << 10, 1<<20 + 100, 3 << 20, maxBatchBytes + segHeaderSize, 5 << 20, maxBatchBytes + segHeaderSize} {
+		before := cap(buf)
+		buf = growBatch(buf[:0], need)
+		if cap(buf) != before {
+			allocs++
+		}
+		if cap(buf) < need {
+			t.Fatalf("growBatch(%d) has cap %d", need, cap(buf))
+		}
+		if buf = keepBatch(buf[:need]); buf == nil {
+			t.Fatalf("a %d-byte batch buffer (cap %d) was not kept", need, cap(buf))
+		}
+	}
+	if allocs > 4 {
+		t.Errorf("%d allocations for six batches, want at most 4 (then none)", allocs)
+	}
+	if keepBatch(make([]byte, 0, 2*maxBatchBytes)) != nil {
+		t.Error("keepBatch kept a buffer of two batches")
+	}
+}

@@ -360,9 +360,7 @@ func (s *Store) writeBatch(units []*unit) error {
 	if err != nil {
 		return err
 	}
-	if cap(buf) <= maxKeptBatchBuf {
-		h.buf = buf[:0]
-	}
+	h.buf = keepBatch(buf)
 	if _, err := s.v.WriteAt(buf, segBase+writeAt); err != nil {
 		return err
 	}
