@@ -57,7 +57,7 @@ type stored struct {
 func TestPooledBodyBuffersNotReusedEarly(t *testing.T) {
 	sizes := []int{0, 1, 4099, 256<<10 - 1, 256 << 10, 256<<10 + 1, 1<<20 - 9, 1 << 20,
 		1<<20 + 1, 1<<20 + 256<<10 + 5, 2<<20 + 17}
-	const workers, perWorker = 4, 6
+	const workers, perWorker = 4, 4
 	v := storetest.NewMem(48<<20, 64<<10)
 	if err := store.Create(v, &store.CreateOptions{SegmentSize: 4 << 20}); err != nil {
 		t.Fatal(err)
