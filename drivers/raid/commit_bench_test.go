@@ -23,7 +23,7 @@ import (
 //
 // ratio = our commits per second / the reference's.
 func BenchmarkSmallCommit(b *testing.B) {
-	for _, size := range []int{4 << 10, 64 << 10} {
+	for _, size := range []int{4 << 10, 64 << 10, 1 << 20} {
 		b.Run(fmt.Sprint(size>>10, "KiB"), func(b *testing.B) {
 			dir := b.TempDir()
 			var ms []Member
