@@ -193,22 +193,7 @@ func (s *Store) writeLoop() {
 			}
 			continue
 		}
-		room := s.room()
-		base := s.segOff(s.head.pos.seg) + max(s.head.pos.off, segHeaderSize)
-		var take []*unit
-		size, nrec := 0, 0
-		for _, u := range s.queue {
-			if u.fix != nil {
-				u.resolve()
-			}
-			if size+u.size > room || (len(take) > 0 && (size+u.size > maxBatchBytes || nrec+len(u.recs) > maxBatchRecords)) {
-				break
-			}
-			u.at = base + int64(size)
-			take = append(take, u)
-			size += u.size
-			nrec += len(u.recs)
-		}
+		take := s.takeLocked()
 		if len(take) == 0 {
 			first := s.queue[0]
 			empty := s.head.pos.off <= segHeaderSize
@@ -258,6 +243,30 @@ func (s *Store) writeLoop() {
 			}
 		}
 	}
+}
+
+// takeLocked returns the units at the head of the queue that go in the
+// next batch: as many as fit the segment and a batch. It plans where each
+// goes, and fixes the records that name units planned before them.
+// s.qmu held; the writer only.
+func (s *Store) takeLocked() []*unit {
+	room := s.room()
+	base := s.segOff(s.head.pos.seg) + max(s.head.pos.off, segHeaderSize)
+	var take []*unit
+	size, nrec := 0, 0
+	for _, u := range s.queue {
+		if u.fix != nil {
+			u.resolve()
+		}
+		if size+u.size > room || (len(take) > 0 && (size+u.size > maxBatchBytes || nrec+len(u.recs) > maxBatchRecords)) {
+			break
+		}
+		u.at = base + int64(size)
+		take = append(take, u)
+		size += u.size
+		nrec += len(u.recs)
+	}
+	return take
 }
 
 // fail stops all writing: the in-memory index may be ahead of the volume or
@@ -542,32 +551,4 @@ func (s *Store) dropBrokenLocked() []*unit {
 		s.qcond.Broadcast()
 	}
 	return broken
-}
-
-// resolve gives u's fix the offsets of the units it names: where they
-// were written, or for those not yet written (taken in the same batch,
-// before u), where they are planned.
-func (u *unit) resolve() {
-	u.fixed = u.fixed[:0]
-	for _, d := range u.after {
-		if len(d.offs) > 0 {
-			u.fixed = append(u.fixed, d.offs[0])
-		} else {
-			u.fixed = append(u.fixed, d.at)
-		}
-	}
-	r := u.fix(u.fixed)
-	u.recs = append(u.recs[:0], r)
-	u.size = recSize(r.len())
-}
-
-// checkAfter verifies, as u is laid out, that the units it names are where
-// its record says.
-func (u *unit) checkAfter() error {
-	for i, d := range u.after {
-		if len(d.offs) == 0 || d.offs[0] != u.fixed[i] {
-			return fmt.Errorf("store: internal: a record names offset %d, its chunk is at %v", u.fixed[i], d.offs)
-		}
-	}
-	return nil
 }

@@ -99,6 +99,34 @@ func newAppendUnit(ap *recAppendP, b *body) *unit {
 	return u
 }
 
+// resolve gives u's fix the offsets of the units it names: where they
+// were written, or for those not yet written (taken in the same batch,
+// before u), where they are planned.
+func (u *unit) resolve() {
+	u.fixed = u.fixed[:0]
+	for _, d := range u.after {
+		if len(d.offs) > 0 {
+			u.fixed = append(u.fixed, d.offs[0])
+		} else {
+			u.fixed = append(u.fixed, d.at)
+		}
+	}
+	r := u.fix(u.fixed)
+	u.recs = append(u.recs[:0], r)
+	u.size = recSize(r.len())
+}
+
+// checkAfter verifies, as u is laid out, that the units it names are where
+// its record says.
+func (u *unit) checkAfter() error {
+	for i, d := range u.after {
+		if len(d.offs) == 0 || d.offs[0] != u.fixed[i] {
+			return fmt.Errorf("store: internal: a record names offset %d, its chunk is at %v", u.fixed[i], d.offs)
+		}
+	}
+	return nil
+}
+
 // Append stores a message read from r (streamed, never held whole) into a
 // mailbox and returns its UID once durable. A zero date means now.
 func (a *Account) Append(ctx context.Context, mailbox string, flags []string, date time.Time, r io.Reader) (uid, uidValidity uint32, err error) {
