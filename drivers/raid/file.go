@@ -123,16 +123,6 @@ func (m *File) WriteAt(p []byte, off int64) (int, error) {
 // Size is the member's capacity in bytes.
 func (m *File) Size() int64 { return m.size }
 
-// StartWriteback asks the kernel to start writing [off, off+n) to the
-// media now (sync_file_range, SYNC_FILE_RANGE_WRITE), without waiting and
-// without making anything durable: the Flush that follows then has less
-// left to wait for. Errors are ignored (Flush reports them).
-func (m *File) StartWriteback(off, n int64) {
-	if !m.readOnly {
-		_ = unix.SyncFileRange(int(m.f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
-	}
-}
-
 // Flush makes completed writes durable (fdatasync).
 func (m *File) Flush() error {
 	if m.readOnly {

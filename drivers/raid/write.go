@@ -45,21 +45,6 @@ type stripeWrite struct {
 type writeRound struct {
 	held    []*stripeWrite // journaled, awaiting the round
 	inPlace bool           // some stripe went in place without journal
-	// span is, per role, the member bytes written in place: the round
-	// starts their writeback before it flushes (see startWriteback).
-	span map[int][2]int64
-}
-
-// wrote notes that role r was written at [off, off+n) in place.
-func (w *writeRound) wrote(r int, off, n int64) {
-	if w.span == nil {
-		w.span = map[int][2]int64{}
-	}
-	sp, ok := w.span[r]
-	if !ok {
-		sp = [2]int64{off, off + n}
-	}
-	w.span[r] = [2]int64{min(sp[0], off), max(sp[1], off+n)}
 }
 
 // WriteAt writes p to the volume at off. When it returns the data is in
@@ -87,7 +72,7 @@ func (a *Array) WriteAt(p []byte, off int64) (int, error) {
 			}
 		}
 		var sw *stripeWrite
-		sw, err = a.prepareStripe(&w, s, in, p[n:n+l])
+		sw, err = a.prepareStripe(s, in, p[n:n+l])
 		if err != nil {
 			break
 		}
@@ -123,7 +108,7 @@ func (w *writeRound) failedAt(n int) int {
 // place at once (nil is returned, the lock released); otherwise the
 // returned write holds the stripe lock and a journal record for
 // commitRound.
-func (a *Array) prepareStripe(w *writeRound, s, in int64, data []byte) (*stripeWrite, error) {
+func (a *Array) prepareStripe(s, in int64, data []byte) (*stripeWrite, error) {
 	unlock := a.locks.lock(s)
 	g := a.geo
 	used := a.used.used(s*g.stripeSize(), g.stripeSize())
@@ -186,9 +171,6 @@ func (a *Array) prepareStripe(w *writeRound, s, in int64, data []byte) (*stripeW
 	// durable, and records of this stripe's earlier life, which replay
 	// would apply over it, must be retired by a checkpoint.
 	a.writeInPlace(sw, nil)
-	for _, c := range sw.changed {
-		w.wrote(g.roleOf(s, c.i), g.memberOffset(s, c.lo), c.hi-c.lo)
-	}
 	a.jr.retireStripe(s)
 	a.used.markUsed(s*g.stripeSize(), g.stripeSize())
 	a.release(sw)
@@ -236,13 +218,8 @@ func (a *Array) abandon(sw *stripeWrite) {
 // the journaled ones in place and unlocks them. Whatever happens, every
 // held stripe is unlocked when it returns and w is empty.
 func (a *Array) commitRound(w *writeRound) error {
-	held, inPlace, span := w.held, w.inPlace, w.span
-	w.held, w.inPlace, w.span = nil, false, nil
-	for r, sp := range span {
-		if m := a.writable(r); m != nil {
-			startWriteback(m, sp[0], sp[1]-sp[0])
-		}
-	}
+	held, inPlace := w.held, w.inPlace
+	w.held, w.inPlace = nil, false
 	if len(held) == 0 {
 		if inPlace {
 			// Nothing journaled: the next Flush syncs it (bulk writers
@@ -310,18 +287,4 @@ func (a *Array) commitRound(w *writeRound) error {
 		return ErrFailed
 	}
 	return nil
-}
-
-// writebackStarter is a member that can start writing a range back ahead
-// of its Flush (File does; a member without it simply waits in Flush).
-type writebackStarter interface {
-	StartWriteback(off, n int64)
-}
-
-// startWriteback starts the writeback of [off, off+n) on m, through a
-// watchedMember, when m can.
-func startWriteback(m Member, off, n int64) {
-	if ws, ok := unwrap(m).(writebackStarter); ok {
-		ws.StartWriteback(off, n)
-	}
 }
