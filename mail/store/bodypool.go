@@ -7,19 +7,21 @@ import (
 	"sync"
 )
 
-// Message bodies are read into buffers taken from pools, blobChunk bytes
-// each (a body's first bytes go into a small buffer, and move on only if
-// more follow): a body up to maxInline bytes ends as the parts of its
-// append record, a larger one as one chunk record per buffer. Either way the writer copies
-// each part once, into the batch it writes, and gives the buffer back to
-// the pool once the batch is on the volume. The CRC32C of each part is
-// computed by the reader, right after reading, and the writer combines the
-// parts' CRCs instead of reading the bytes again.
+// Message bodies are read into pooled buffers of blobChunk bytes (a
+// body's first bytes go into a small buffer, and move to a chunk buffer
+// only if more follow). A body up to maxInline bytes ends as the parts of
+// its append record; a larger one as one chunk record per buffer. Either
+// way the writer copies each part once, into the batch it writes, and
+// gives the buffer back to its pool once the batch is on the volume. The
+// CRC32C of each part is computed by the reader, right after reading, and
+// the writer combines the parts' CRCs instead of reading the bytes again.
 //
-// Ownership: a part belongs to readBody until it is in a queued unit's
-// records; from then on to the writer, which releases it after a
-// successful write (a unit that fails or is refused leaves its buffers to
-// the garbage collector). Nothing else may keep a part's bytes.
+// Ownership: a part belongs to readBody (then store) until it is in a
+// queued unit's records; from then on to the writer, which releases it
+// after a successful write (a unit that fails or is refused leaves its
+// buffers to the garbage collector). Nothing else may keep a part's bytes.
+// The volume must not keep the batch buffer past WriteAt (io.WriterAt's
+// rule): the writer reuses it for the next commit.
 
 // part is a piece of a message body in a pooled buffer.
 type part struct {
