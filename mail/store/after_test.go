@@ -61,3 +61,38 @@ func TestResolveAndCheckAfter(t *testing.T) {
 		t.Error("checkAfter with a chunk elsewhere than its record says: no error")
 	}
 }
+
+// freeAtLeastLocked answers as counting every free segment would, from
+// any allocation cursor.
+func TestFreeAtLeast(t *testing.T) {
+	const n = 40
+	s := &Store{segSeq: make([]uint64, n), segLive: make([]int64, n), reserved: make([]bool, n), pins: make([]int32, n)}
+	s.keepFrom = 100
+	for i := range n {
+		switch i % 7 {
+		case 1:
+			s.segLive[i] = 10
+		case 2:
+			s.reserved[i] = true
+		case 3:
+			s.pins[i] = 1
+		case 4:
+			s.segSeq[i] = 200 // newer than keepFrom: still needed
+		case 5:
+			s.segSeq[i] = 50 // older: free
+		}
+	}
+	s.headSeg, s.headNext = 6, 13
+	free := s.freeSegmentsLocked()
+	if free == 0 || free == n {
+		t.Fatalf("test setup: %d of %d segments free", free, n)
+	}
+	for _, cursor := range []uint32{0, 1, 17, n - 1} {
+		s.allocCursor = cursor
+		for want := -1; want <= n+1; want++ {
+			if got := s.freeAtLeastLocked(want); got != (free >= want) {
+				t.Errorf("cursor %d: freeAtLeastLocked(%d) = %v with %d free", cursor, want, got, free)
+			}
+		}
+	}
+}

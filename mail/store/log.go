@@ -502,6 +502,20 @@ func (s *Store) freeSegmentsLocked() int {
 	return n
 }
 
+// freeAtLeastLocked reports whether at least n segments are free, as
+// freeSegmentsLocked() >= n would, but looks no further than it must,
+// starting where the allocator would look next: a delivery asks it on a
+// volume of perhaps a million segments. s.mu held.
+func (s *Store) freeAtLeastLocked(n int) bool {
+	total := uint32(len(s.segSeq))
+	for i := uint32(0); i < total && n > 0; i++ {
+		if s.freeLocked((s.allocCursor + i) % total) {
+			n--
+		}
+	}
+	return n <= 0
+}
+
 // addLive accounts n bytes at volume offset off to their segment.
 func (s *Store) addLive(off int64, n int64) {
 	if off < s.dataStart {

@@ -194,7 +194,7 @@ func (s *Store) store(b *body, date time.Time, ts []pendingTarget) ([]DeliveryRe
 	res := make([]DeliveryResult, len(ts))
 	s.mu.RLock()
 	s.resMu.Lock()
-	if s.freeSegmentsLocked() < s.reserveLocked() {
+	if !s.freeAtLeastLocked(s.reserveLocked()) {
 		// Already inside the compaction reserve (metadata and compaction
 		// may use it): refuse before handing out a UID.
 		s.resMu.Unlock()
