@@ -41,7 +41,7 @@ func (s *Store) keepOutOfReserve(take []*unit) []*unit {
 		return take
 	}
 	s.mu.RLock()
-	inside := s.freeSegmentsLocked() < s.reserveLocked()
+	inside := !s.freeAtLeastLocked(s.reserveLocked())
 	s.mu.RUnlock()
 	if !inside {
 		return take
@@ -64,7 +64,7 @@ func (s *Store) keepOutOfReserve(take []*unit) []*unit {
 func (s *Store) deliveriesMaySeal() bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.freeSegmentsLocked() > s.reserveLocked()
+	return s.freeAtLeastLocked(s.reserveLocked() + 1)
 }
 
 // reserveLocked is how many free segments new mail leaves to compaction:

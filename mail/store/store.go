@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -253,7 +254,20 @@ func (s *Store) shortLocked() bool {
 	if frac < 0 || s.readOnly {
 		return false
 	}
-	return s.refused.Load() || float64(s.freeSegmentsLocked()) < frac*float64(len(s.segSeq))
+	if s.refused.Load() {
+		return true
+	}
+	// Fewer free than frac of the segments is fewer than the next whole
+	// number at or above it (free counts are whole): the walk stops once
+	// that many are found.
+	want := math.Ceil(frac * float64(len(s.segSeq)))
+	switch {
+	case math.IsNaN(want):
+		return false
+	case want > float64(len(s.segSeq)):
+		return true
+	}
+	return !s.freeAtLeastLocked(int(want))
 }
 
 // kickCompaction wakes the background goroutine (without waiting).
