@@ -102,9 +102,10 @@ func crashWorkload(a *Array, m *crashModel, seed uint64) {
 			if _, err := a.WriteAt(b, off); err != nil {
 				return
 			}
-		case k < 7: // whole stripe
-			off := r.Int64N(size/ss) * ss
-			b := randBytes(r, int(ss))
+		case k < 7: // whole stripes, one to three (several go in parallel)
+			nst := 1 + r.Int64N(3)
+			off := r.Int64N(size/ss-nst+1) * ss
+			b := randBytes(r, int(nst*ss))
 			m.write(off, b)
 			if _, err := a.WriteAt(b, off); err != nil {
 				return
