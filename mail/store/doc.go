@@ -13,7 +13,11 @@
 // writer goroutine takes every waiting change, writes them as one batch and
 // flushes once (group commit): a call that changes mail returns only when
 // its records are flushed through the volume, and concurrent deliveries share
-// flushes. Record sequence numbers are the IMAP modification sequences.
+// flushes. While nothing else is queued, the chunks of a message still
+// arriving are held back (up to 4 MiB) until the message is complete, so
+// that such a message is written in one batch with its append record: one
+// flush per delivery.
+// Record sequence numbers are the IMAP modification sequences.
 //
 // The index (accounts, mailboxes, per message UID, flags, keywords,
 // internal date, modseq and where its body is: about 90 bytes a message)
