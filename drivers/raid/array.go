@@ -34,7 +34,10 @@ package raid
 // others, or ErrUnreadable) and every successful write clears what it
 // covers.
 //
-// Locks, in the order they may be taken: a stripe lock, then the
+// Locks, in the order they may be taken: stripe locks (a write round holds
+// the stripes it journals until its flush, the rebuild reader a batch of
+// rows, each in ascending stripe order over fewer than 256 stripes, so two
+// never share an entry of the lock table; see write.go), then the
 // journal's mutex (a full ring syncs with it held), then a.bbMu (held
 // across bad-block log I/O), then a.syncMu (held across a sync's metadata
 // writes and flushes), then a.sbMu (held across superblock I/O only), then
