@@ -37,6 +37,32 @@ func randBytes(r *rand.Rand, n int) []byte {
 	return b[:n]
 }
 
+// pcMembers returns pc's members as Members.
+func pcMembers(pc *raidtest.PowerCut) []Member {
+	var ms []Member
+	for _, m := range pc.Members() {
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+// assembleAfterCut assembles what a power cut left on pc's members, without
+// the members whose indexes are in gone (read-only when any is gone).
+func assembleAfterCut(t *testing.T, pc *raidtest.PowerCut, gone []int) *Array {
+	t.Helper()
+	var have []Member
+	for i, m := range pc.Reopen() {
+		if !containsInt(gone, i) {
+			have = append(have, m)
+		}
+	}
+	b, err := Assemble(have, &AssembleOptions{ReadOnly: gone != nil})
+	if err != nil {
+		t.Fatal(gone, err)
+	}
+	return b
+}
+
 func mustRead(t *testing.T, a *Array, off int64, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)

@@ -104,10 +104,7 @@ func TestRebuildReadsOnlyWhatItNeeds(t *testing.T) {
 // their checksums: with two other members gone, the volume reads back.
 func TestRebuildDurableAcrossPowerCut(t *testing.T) {
 	pc := raidtest.NewPowerCut(6, fixMemberSize, nil)
-	var ms []Member
-	for _, m := range pc.Members() {
-		ms = append(ms, m)
-	}
+	ms := pcMembers(pc)
 	a, err := Create(ms[:5], &CreateOptions{Level: 6, Chunk: 16 << 10, Spares: ms[5:]})
 	if err != nil {
 		t.Fatal(err)

@@ -198,11 +198,7 @@ func TestBackgroundSyncCheckpoints(t *testing.T) {
 // reads back.
 func TestJournalRingWrapsUnderLoad(t *testing.T) {
 	pc := raidtest.NewPowerCut(5, 8<<20, nil)
-	var ms []Member
-	for _, m := range pc.Members() {
-		ms = append(ms, m)
-	}
-	a, err := Create(ms, &CreateOptions{Level: 6, Chunk: 16 << 10})
+	a, err := Create(pcMembers(pc), &CreateOptions{Level: 6, Chunk: 16 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,16 +211,7 @@ func TestJournalRingWrapsUnderLoad(t *testing.T) {
 		t.Fatalf("the workload does not fill a ring of %d bytes three times", ring)
 	}
 	for _, gone := range [][]int{nil, {0, 1}, {2, 4}} {
-		var have []Member
-		for i, m := range pc.Reopen() {
-			if !containsInt(gone, i) {
-				have = append(have, m)
-			}
-		}
-		b, err := Assemble(have, &AssembleOptions{ReadOnly: gone != nil})
-		if err != nil {
-			t.Fatal(gone, err)
-		}
+		b := assembleAfterCut(t, pc, gone)
 		if got := mustRead(t, b, 0, int(b.Size())); !bytes.Equal(got, want) {
 			t.Fatalf("without members %v after a power cut: a journaled write that returned was lost", gone)
 		}

@@ -63,11 +63,7 @@ func TestWriteDurableWithoutFlush(t *testing.T) {
 	} {
 		t.Run(span.name, func(t *testing.T) {
 			pc := raidtest.NewPowerCut(5, 2<<20, nil)
-			var ms []Member
-			for _, m := range pc.Members() {
-				ms = append(ms, m)
-			}
-			a, err := Create(ms, &CreateOptions{Level: 6, Chunk: 16 << 10})
+			a, err := Create(pcMembers(pc), &CreateOptions{Level: 6, Chunk: 16 << 10})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,16 +84,7 @@ func TestWriteDurableWithoutFlush(t *testing.T) {
 			pc.Cut()
 			for _, gone := range [][]int{nil, {0, 1}, {1, 3}, {2, 4}} {
 				t.Run(fmt.Sprint(gone), func(t *testing.T) {
-					var have []Member
-					for i, m := range pc.Reopen() {
-						if !containsInt(gone, i) {
-							have = append(have, m)
-						}
-					}
-					b, err := Assemble(have, &AssembleOptions{ReadOnly: gone != nil})
-					if err != nil {
-						t.Fatal(err)
-					}
+					b := assembleAfterCut(t, pc, gone)
 					defer b.Close()
 					if got := mustRead(t, b, 0, int(off+n)); !bytes.Equal(got, want[:off+n]) {
 						t.Fatal("a write that returned was lost at a power cut without Flush")

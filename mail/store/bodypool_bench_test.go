@@ -56,18 +56,8 @@ func (v *sinkVolume) WriteAt(p []byte, off int64) (int, error) {
 func BenchmarkDeliverCPU(b *testing.B) {
 	for _, size := range []int{4 << 10, 64 << 10, 1 << 20, 1<<20 + 4<<10} {
 		b.Run(fmt.Sprintf("size=%dK", size>>10), func(b *testing.B) {
-			v := newSinkVolume(4 << 30)
-			if err := store.Create(v, nil); err != nil {
-				b.Fatal(err)
-			}
-			s, err := store.Open(v, fastOpts())
-			if err != nil {
-				b.Fatal(err)
-			}
+			s := benchStore(b, newSinkVolume(4<<30))
 			defer s.Close()
-			if err := s.AddUser(ctx, "bench@example.org", "pw"); err != nil {
-				b.Fatal(err)
-			}
 			body := bytes.Repeat([]byte("0123456789abcde\n"), size/16)
 			to := []store.Delivery{{Recipient: "bench@example.org"}}
 			b.SetBytes(int64(size))

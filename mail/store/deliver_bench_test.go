@@ -70,17 +70,8 @@ func deliverStore(b *testing.B, dir string, body []byte, conc int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := store.Create(v, nil); err != nil {
-		b.Fatal(err)
-	}
-	s, err := store.Open(v, fastOpts())
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b, v)
 	defer s.Close()
-	if err := s.AddUser(ctx, "bench@example.org", "pw"); err != nil {
-		b.Fatal(err)
-	}
 	to := []store.Delivery{{Recipient: "bench@example.org"}}
 	before := s.Stats().GroupCommits
 	rate := parallel(b, b.N, conc, func(int) error {

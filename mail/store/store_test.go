@@ -45,6 +45,20 @@ func open(t testing.TB, v store.Volume) *store.Store {
 	return s
 }
 
+// benchStore makes a store on v with the one account bench@example.org
+// (password "pw"); the caller closes it.
+func benchStore(b *testing.B, v store.Volume) *store.Store {
+	b.Helper()
+	if err := store.Create(v, nil); err != nil {
+		b.Fatal(err)
+	}
+	s := open(b, v)
+	if err := s.AddUser(ctx, "bench@example.org", "pw"); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 // reopen closes s (with or without its final checkpoint) and opens the
 // volume's bytes again.
 func reopen(t testing.TB, s *store.Store, v *storetest.Mem) (*store.Store, *storetest.Mem) {
