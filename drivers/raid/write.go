@@ -3,16 +3,16 @@ package raid
 // The write path. A write is cut into stripes; each stripe's new content is
 // prepared under its stripe lock (from the stripe cache or read back,
 // parity encoded for the rows that change). Stripes that hold nothing go in
-// place at once, without journal; a write to a stripe in use becomes a
-// journal record and keeps its stripe locked. Then
-// one flush round makes the whole write durable: the records' pieces, and,
-// when something went in place, the chunk checksums and the used map, are
+// place at once, without journal; a write to a stripe in use (even a whole
+// one) becomes a journal record and keeps its stripe locked. Then one flush
+// round makes the whole write durable: the records' pieces, and, when
+// something went in place, the chunk checksums and the used map, are
 // written on their members and each member is flushed once, in parallel.
 // Only after that are the journaled stripes written in place (they are
 // durable in the journal; the background sync puts them on the media) and
 // unlocked. So a WriteAt with a journaled part is durable when it returns,
 // whatever else it touched, in one flush round, and Flush has nothing left
-// to do for it. A WriteAt of whole or unused stripes only is left for the
+// to do for it. A WriteAt only of stripes that held nothing is left for the
 // next Flush, so that bulk writers pay one round for many writes.
 
 // maxHeldSpan bounds the stripes one flush round holds locked: a write to
