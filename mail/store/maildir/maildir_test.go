@@ -34,8 +34,9 @@ func TestNames(t *testing.T) {
 	}
 }
 
-func TestExport(t *testing.T) {
-	ctx := context.Background()
+// newStore returns an empty store in memory with cheap password hashing.
+func newStore(t *testing.T) *store.Store {
+	t.Helper()
 	v := storetest.NewMem(16<<20, 0)
 	if err := store.Create(v, &store.CreateOptions{SegmentSize: 1 << 20}); err != nil {
 		t.Fatal(err)
@@ -45,6 +46,12 @@ func TestExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+func TestExport(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
 	defer s.Close()
 	s.AddUser(ctx, "a@x.org", "pw")
 	a, _ := s.Account("a@x.org")
@@ -80,15 +87,7 @@ func TestExport(t *testing.T) {
 // A folder named in Cyrillic gets its modified UTF-7 directory.
 func TestExportKeywords(t *testing.T) {
 	ctx := context.Background()
-	v := storetest.NewMem(16<<20, 0)
-	if err := store.Create(v, &store.CreateOptions{SegmentSize: 1 << 20}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := store.Open(v, &store.Options{Password: store.PasswordCost{Time: 1, MemoryK: 64, Threads: 1},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t)
 	defer s.Close()
 	if err := s.AddUser(ctx, "a@x.org", "pw"); err != nil {
 		t.Fatal(err)
