@@ -128,19 +128,9 @@ func TestBadBlocksReadReconstructs(t *testing.T) {
 			}
 			// The read rebuilt the range and rewrote it (md's read-error
 			// repair): the entry is gone, from memory, log and bit.
-			if bb := b.BadBlocks(); len(bb) != 0 {
-				t.Errorf("after the rewrite BadBlocks = %v, want none", bb)
-			}
-			if got, err := b.readBadBlocks(mems[r]); err != nil || len(got) != 0 {
-				t.Errorf("log after the rewrite = %v, %v; want empty", got, err)
-			}
+			checkCleared(t, b, mems[r], bad, was)
 			if sbFeatures(t, mems[r])&featBadBlocks != 0 {
 				t.Error("bad-block bit still set with an empty log")
-			}
-			now := make([]byte, bad.Len)
-			mems[r].ReadAt(now, bad.Off)
-			if !bytes.Equal(now, was) {
-				t.Error("the member's listed range was not rewritten with its data")
 			}
 			f.check(b)
 		})
@@ -228,18 +218,7 @@ func TestBadBlocksClearedByRewrite(t *testing.T) {
 				copy(f.want[vol:], w)
 				copy(was, w)
 			}
-			if bb := a.BadBlocks(); len(bb) != 0 {
-				t.Errorf("BadBlocks = %v after the rewrite, want none", bb)
-			}
-			m := f.faulty[r].Inner()
-			if got, err := a.readBadBlocks(m); err != nil || len(got) != 0 {
-				t.Errorf("log = %v, %v; want empty", got, err)
-			}
-			now := make([]byte, bad.Len)
-			m.ReadAt(now, bad.Off)
-			if !bytes.Equal(now, was) {
-				t.Error("the listed range does not hold its data")
-			}
+			checkCleared(t, a, f.faulty[r].Inner(), bad, was)
 			f.check(a)
 		})
 	}
@@ -404,5 +383,22 @@ func TestBadRangeArithmetic(t *testing.T) {
 	}
 	if got, want := roundOut([]Range{{100, 10}, {600, 1000}}, 512), []Range{{0, 2048}}; !slices.Equal(got, want) {
 		t.Errorf("roundOut = %v, want %v", got, want)
+	}
+}
+
+// checkCleared checks that a rewrite cleared the listed range bad of member
+// m: no entry in memory or in m's log, and m holds was there.
+func checkCleared(t *testing.T, a *Array, m Member, bad Range, was []byte) {
+	t.Helper()
+	if bb := a.BadBlocks(); len(bb) != 0 {
+		t.Errorf("after the rewrite BadBlocks = %v, want none", bb)
+	}
+	if got, err := a.readBadBlocks(m); err != nil || len(got) != 0 {
+		t.Errorf("log after the rewrite = %v, %v; want empty", got, err)
+	}
+	now := make([]byte, bad.Len)
+	m.ReadAt(now, bad.Off)
+	if !bytes.Equal(now, was) {
+		t.Error("the member's listed range does not hold its data")
 	}
 }
