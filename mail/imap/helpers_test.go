@@ -43,15 +43,10 @@ func newEnv(t *testing.T, opts *imap.Options) *env {
 	return startServer(t, st, opts, nil)
 }
 
-func newStore(t *testing.T, size int64) *store.Store {
+// openStore opens the store on vol for a test (cheap password hashing, no
+// periodic checkpoints) and closes it when the test ends.
+func openStore(t *testing.T, vol store.Volume) *store.Store {
 	t.Helper()
-	vol, err := storetest.CreateFile(filepath.Join(t.TempDir(), "vol.img"), size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Create(vol, &store.CreateOptions{SegmentSize: 1 << 20}); err != nil {
-		t.Fatal(err)
-	}
 	st, err := store.Open(vol, &store.Options{
 		Logger:             quietLogger(),
 		CheckpointInterval: -1,
@@ -61,6 +56,19 @@ func newStore(t *testing.T, size int64) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newStore(t *testing.T, size int64) *store.Store {
+	t.Helper()
+	vol, err := storetest.CreateFile(filepath.Join(t.TempDir(), "vol.img"), size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Create(vol, &store.CreateOptions{SegmentSize: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t, vol)
 	for _, u := range []string{alice, bob} {
 		if err := st.AddUser(context.Background(), u, password); err != nil {
 			t.Fatal(err)

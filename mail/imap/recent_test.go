@@ -105,14 +105,5 @@ func openFileStore(t *testing.T, path string, create bool) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(vol, &store.Options{
-		Logger:             quietLogger(),
-		CheckpointInterval: -1,
-		Password:           store.PasswordCost{Time: 1, MemoryK: 64, Threads: 1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return openStore(t, vol)
 }
