@@ -313,10 +313,7 @@ func TestMdadmSeesBadBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, p := range paths {
-		out, err := exec.Command(mdadm, "--examine", p).CombinedOutput()
-		if err != nil {
-			t.Fatalf("mdadm --examine %s: %v\n%s", p, err, out)
-		}
+		out := mdadmExamine(t, mdadm, p)
 		log := examineField(string(out), "Bad Block Log")
 		if !strings.Contains(log, "entries available") {
 			t.Errorf("%s: Bad Block Log = %q, want md's log described", filepath.Base(p), log)

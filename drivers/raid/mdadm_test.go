@@ -60,10 +60,7 @@ func TestMdadmExaminesOurMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, p := range paths {
-		out, err := exec.Command(mdadm, "--examine", p).CombinedOutput()
-		if err != nil {
-			t.Fatalf("mdadm --examine %s: %v\n%s", p, err, out)
-		}
+		out := mdadmExamine(t, mdadm, p)
 		o := string(out)
 		role := fmt.Sprintf("Active device %d", i)
 		events := fmt.Sprint(st.Events + 1) // Close marks the array clean
@@ -101,4 +98,15 @@ func TestMdadmExaminesOurMembers(t *testing.T) {
 			t.Errorf("%s: mdadm says Array State = %q, want %s", filepath.Base(p), got, arrayState)
 		}
 	}
+}
+
+// mdadmExamine returns what `mdadm --examine path` prints, failing the test
+// when mdadm fails.
+func mdadmExamine(t *testing.T, mdadm, path string) []byte {
+	t.Helper()
+	out, err := exec.Command(mdadm, "--examine", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mdadm --examine %s: %v\n%s", path, err, out)
+	}
+	return out
 }
