@@ -86,13 +86,11 @@ type PasswordCost struct {
 	Threads uint8
 }
 
-// CreateOptions configure Create. The zero value picks 32 MiB segments on
-// volumes of 2 GiB or more and 8 MiB segments on smaller ones (rounded up
-// to whole stripes).
+// CreateOptions configure Create. The zero value picks 8 MiB segments
+// (rounded up to whole stripes).
 type CreateOptions struct {
 	// SegmentSize is the size of one log segment in bytes; it is rounded up
-	// to a multiple of the stripe size. Zero means 32 MiB on volumes of
-	// 2 GiB or more, 8 MiB on smaller ones. Minimum 1 MiB.
+	// to a multiple of the stripe size. Zero means 8 MiB. Minimum 1 MiB.
 	SegmentSize int64
 }
 

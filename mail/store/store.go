@@ -105,7 +105,7 @@ func Create(v Volume, opts *CreateOptions) error {
 	}
 	seg := opts.SegmentSize
 	if seg == 0 {
-		seg = defaultSegment(v.Size())
+		seg = 8 << 20
 	}
 	if seg < 1<<20 {
 		return fmt.Errorf("store: segment size %d below 1 MiB", seg)
@@ -353,18 +353,4 @@ func (s *Store) Stats() Stats {
 		st.Messages += a.nmsgs
 	}
 	return st
-}
-
-// defaultSegment is the segment size of a store made without one: 32 MiB
-// on volumes of 2 GiB or more, 8 MiB below. A segment is where a batch
-// must fit and ends with a seal (a flush round of its own), so larger
-// segments let concurrent deliveries of large messages share more commits
-// (1 MiB messages, 16 LMTP clients, on RAID-6: 205-237/s with 8 MiB
-// segments, 285-347/s with 32 MiB; BENCHMARKS.md); a small volume keeps
-// more, smaller segments for compaction to work with.
-func defaultSegment(volume int64) int64 {
-	if volume >= 2<<30 {
-		return 32 << 20
-	}
-	return 8 << 20
 }
