@@ -1,5 +1,11 @@
 package raid
 
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
 // The write path. A write is cut into stripes; each stripe's new content is
 // prepared under its stripe lock (from the stripe cache or read back,
 // parity encoded for the rows that change). Stripes that hold nothing go in
@@ -71,6 +77,19 @@ func (a *Array) WriteAt(p []byte, off int64) (int, error) {
 				return w.failedAt(n), err
 			}
 		}
+		if k := a.emptyRun(&w, s, in, int64(len(p)-n)); k >= 2 {
+			// Whole stripes that hold nothing: prepared and written in
+			// place by several goroutines (encoding, checksums and the
+			// copies into the page cache are most of a large write's CPU).
+			var done int
+			done, err = a.prepareRun(s, k, p[n:n+int(k*ss)])
+			w.inPlace = true
+			n += done
+			if err != nil {
+				break
+			}
+			continue
+		}
 		var sw *stripeWrite
 		sw, err = a.prepareStripe(s, in, p[n:n+l])
 		if err != nil {
@@ -92,6 +111,72 @@ func (a *Array) WriteAt(p []byte, off int64) (int, error) {
 		return n, err
 	}
 	return n, nil
+}
+
+// maxRun bounds a run of stripes prepared in parallel: within it no two
+// stripes share an entry of the 256-entry lock table, nor does any share
+// one with a stripe the round holds (see maxHeldSpan).
+const maxRun = 64
+
+// emptyRun returns how many whole stripes from s on (at most maxRun, and
+// none past rest bytes) hold nothing, when the write starts s at in == 0;
+// a stripe found in use ends the run (it goes through the journal).
+func (a *Array) emptyRun(w *writeRound, s, in, rest int64) int64 {
+	if in != 0 || runtime.GOMAXPROCS(0) < 2 {
+		return 0
+	}
+	ss := a.geo.stripeSize()
+	k := min(rest/ss, maxRun)
+	if len(w.held) > 0 {
+		k = min(k, w.held[0].s+maxHeldSpan-s)
+	}
+	var i int64
+	for i = 0; i < k; i++ {
+		if a.used.used((s+i)*ss, ss) {
+			break
+		}
+	}
+	return i
+}
+
+// prepareRun prepares whole stripes s .. s+k-1 from p on GOMAXPROCS
+// goroutines. A stripe that another writer put in use meanwhile is
+// committed in a round of its own by the goroutine that found it. It
+// returns how many leading bytes of p are written when err is not nil.
+func (a *Array) prepareRun(s, k int64, p []byte) (int, error) {
+	ss := a.geo.stripeSize()
+	var next atomic.Int64
+	var mu sync.Mutex
+	failed, firstErr := k, error(nil)
+	var wg sync.WaitGroup
+	for range min(int64(runtime.GOMAXPROCS(0)), k) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= k {
+					return
+				}
+				sw, err := a.prepareStripe(s+i, 0, p[i*ss:(i+1)*ss])
+				if err == nil && sw != nil {
+					err = a.commitRound(&writeRound{held: []*stripeWrite{sw}})
+				}
+				if err != nil {
+					mu.Lock()
+					if i < failed {
+						failed, firstErr = i, err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return int(failed * ss), firstErr
+	}
+	return len(p), nil
 }
 
 // failedAt is how much of the caller's buffer a failed round leaves
