@@ -23,7 +23,7 @@ func (s *Store) apply(r rec, seq uint64, off int64, live bool) (any, []Event) {
 	}
 	size := int64(recSize(r.len()))
 	switch r.typ {
-	case recBlobChunk, recCkptData, recCkptDir, recSeal:
+	case recBlobChunk, recCkptData, recCkptDir, recSeal, recPad:
 	default:
 		s.metaSince.Add(size)
 	}

@@ -267,7 +267,8 @@ func (s *Store) moveBody(m move) (*unit, int64, error) {
 }
 
 // Check reads every message of every account and verifies its checksums,
-// returning the problems found (also kept for Problems).
+// and every sealed segment the store needs (checkSeals), returning the
+// problems found.
 func (s *Store) Check(ctx context.Context) ([]Problem, error) {
 	type ref struct {
 		acct, mbox string
@@ -309,5 +310,6 @@ func (s *Store) Check(ctx context.Context) ([]Problem, error) {
 			return out, err
 		}
 	}
-	return out, nil
+	seals, err := s.checkSeals(ctx)
+	return append(out, seals...), err
 }

@@ -16,7 +16,11 @@
 // flushes. While nothing else is queued, the chunks of a message still
 // arriving are held back (up to 4 MiB) until the message is complete, so
 // that such a message is written in one batch with its append record: one
-// flush per delivery.
+// flush per delivery. While a batch is being flushed the writer may write
+// the next batch of the same segment (flight.go): at most two batches are
+// unacknowledged at a time, and a large batch ends on a stripe boundary so
+// that the next one goes on the RAID in place, its parity computed while
+// the flush before it runs.
 // Record sequence numbers are the IMAP modification sequences.
 //
 // The index (accounts, mailboxes, per message UID, flags, keywords,
@@ -48,7 +52,10 @@
 // # Damage
 //
 // A batch is valid as a whole: a torn last batch (never acknowledged) is
-// dropped at open. Damage anywhere else (bit rot) is found by the CRC32C of
+// dropped at open, and so is one torn with the batch after it intact when
+// that one was written while it was being flushed (flagged so) and nothing
+// follows to prove it flushed; the intact one is erased before the log goes
+// on. Damage anywhere else (bit rot) is found by the CRC32C of
 // each record; the store first asks the volume to Repair the range from its
 // redundancy, and otherwise reports it as a Problem naming the account,
 // mailbox and UID it affects, and opens with everything else.

@@ -32,6 +32,10 @@ const (
 	recAlign      = 8
 
 	flagBatchStart = 1 << 0
+	// flagOverlap marks a batch (on its first record) written while the
+	// batch before it in the same segment was still being flushed: its
+	// presence does not prove that one durable (replayseg.go).
+	flagOverlap = 1 << 1
 
 	noSegment = ^uint32(0)
 
@@ -65,6 +69,7 @@ const (
 	recCkptData      = 17
 	recCkptDir       = 18
 	recRecent        = 19
+	recPad           = 20
 )
 
 var recNames = map[uint8]string{
@@ -75,7 +80,7 @@ var recNames = map[uint8]string{
 	recBlobChunk: "blob-chunk", recAppend: "append", recCopy: "copy",
 	recFlags: "flags", recExpunge: "expunge", recBlobMove: "blob-move",
 	recCkptData: "checkpoint-data", recCkptDir: "checkpoint-dir",
-	recRecent: "recent",
+	recRecent: "recent", recPad: "pad",
 }
 
 // recHeader is the 32-byte header in front of every record:
@@ -296,10 +301,11 @@ func parseSegHeader(b []byte) (*segHeader, error) {
 	return h, nil
 }
 
-// seal is the payload of the record that closes a full segment, in a batch
-// of its own: the segment's record sequence range and a checksum of every
-// byte before it, so that a sealed segment can be verified (and shipped)
-// on its own.
+// seal is the payload of the record that closes a full segment, the last
+// record of its last batch (a batch of its own, or the one that filled the
+// segment): the segment's record sequence range and a checksum of every
+// byte before the record, so that a sealed segment can be verified (and
+// shipped) on its own (checkSeals).
 //
 //	0  u64 first record sequence
 //	8  u64 last record sequence before the seal

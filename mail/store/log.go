@@ -33,8 +33,10 @@ type head struct {
 }
 
 // maxKeptBatchBuf bounds the batch buffer the writer keeps between
-// commits; a larger one (a unit bigger than a batch) is dropped after use.
-const maxKeptBatchBuf = maxBatchBytes + segHeaderSize
+// commits: the largest batch (batchLimit), a segment header and a seal
+// record (56 bytes). A larger one (a unit bigger than a batch) is dropped
+// after use.
+const maxKeptBatchBuf = maxBatchBytes + maxBatchBytes/4 + segHeaderSize + 64
 
 func (s *Store) segOff(seg uint32) int64 { return s.dataStart + int64(seg)*s.segSize }
 
@@ -49,11 +51,19 @@ func (s *Store) room() int {
 // CRC32C of the batch's bytes (buf[start:]). Every payload byte is copied
 // once, into buf; body parts are not read again for their checksums: the
 // CRCs their readers computed are combined (bodypool.go).
-func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) ([]byte, uint32, error) {
+//
+// flags are set on the batch's first record, besides flagBatchStart. With
+// sl set, the batch ends with sl as its seal record, closing the
+// segment; segCRC is then the CRC32C of the segment's bytes before buf's
+// end, which the seal's checksum continues.
+func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64, flags uint8, sl *seal, segCRC uint32) ([]byte, uint32, error) {
 	start := len(buf)
 	need := start
 	for _, u := range units {
 		need += u.size
+	}
+	if sl != nil {
+		need += sealReserve
 	}
 	buf = growBatch(buf, need)
 	seq := s.head.pos.seq
@@ -91,103 +101,39 @@ func (s *Store) buildBatch(buf []byte, units []*unit, segOff int64) ([]byte, uin
 			n++
 		}
 	}
+	sealAt := len(buf)
+	if sl != nil {
+		sl.lastSeq = seq - 1
+		buf = buf[:sealAt+sealReserve]
+		n++
+	}
 	// Frame the batch in its first record's header.
 	b := buf[start:]
 	binary.LittleEndian.PutUint16(b[6:], uint16(n))
-	b[5] |= flagBatchStart
+	b[5] |= flagBatchStart | flags
 	binary.LittleEndian.PutUint32(b[12:], uint32(len(b)))
 	binary.LittleEndian.PutUint32(b[28:], headerCRC(s.uuid, b))
+	if sl != nil {
+		// The seal's checksum covers every byte before its record,
+		// this batch's framed header included.
+		run.upTo(buf, sealAt)
+		before := crc32Combine(crc(b[:recHeaderSize]), run.crc, sealAt-start-recHeaderSize)
+		sl.dataCRC = crc32Combine(segCRC, before, sealAt-start)
+		p := sl.marshal()
+		h := recHeader{typ: recSeal, length: uint32(len(p)), seq: seq, dataCRC: crc(p)}
+		h.put(buf[sealAt:], s.uuid)
+		clear(buf[sealAt+recHeaderSize+copy(buf[sealAt+recHeaderSize:], p):])
+	}
 	run.upTo(buf, len(buf))
 	return buf, crc32Combine(crc(b[:recHeaderSize]), run.crc, len(b)-recHeaderSize), nil
-}
-
-// writeBatch writes units (which fit the segment), flushes and applies them.
-func (s *Store) writeBatch(units []*unit) error {
-	h := &s.head
-	segBase := s.segOff(h.pos.seg)
-	buf := h.buf[:0]
-	writeAt := h.pos.off
-	if h.pos.off == 0 {
-		s.mu.Lock()
-		next, ok := s.allocLocked(h.pos.seg)
-		if !ok {
-			next = noSegment
-		}
-		s.headNext = next
-		s.mu.Unlock()
-		h.next = next
-		h.firstSeq = h.pos.seq
-		hdr := segHeader{uuid: s.uuid, index: h.pos.seg, next: next, segSeq: h.pos.segSeq,
-			firstSeq: h.pos.seq, written: s.now().UnixNano()}
-		buf = append(buf, hdr.marshal()...)
-	}
-	start := len(buf)
-	buf, batchCRC, err := s.buildBatch(buf, units, segBase+writeAt)
-	if err != nil {
-		return err
-	}
-	h.buf = keepBatch(buf)
-	if _, err := s.v.WriteAt(buf, segBase+writeAt); err != nil {
-		return err
-	}
-	if err := s.v.Flush(); err != nil {
-		return err
-	}
-	if writeAt == 0 {
-		h.crc = 0
-	}
-	h.crc = crc32Combine(crc32Update(h.crc, buf[:start]), batchCRC, len(buf)-start)
-	h.pos.off = writeAt + int64(len(buf))
-	nrec := 0
-	for _, u := range units {
-		nrec += len(u.recs)
-	}
-	h.pos.seq += uint64(nrec)
-	s.stats.groupCommits.Add(1)
-	s.stats.records.Add(uint64(nrec))
-
-	s.mu.Lock()
-	if writeAt == 0 {
-		s.segSeq[h.pos.seg] = h.pos.segSeq
-		s.reserved[h.pos.seg] = false
-	}
-	s.headSeg, s.headNext = h.pos.seg, h.next
-	for _, u := range units {
-		for i, r := range u.recs {
-			res, ev := s.apply(r, u.seq+uint64(i), u.offs[i], true)
-			u.results = append(u.results, res)
-			u.events = append(u.events, ev...)
-		}
-	}
-	s.applied = h.pos
-	kick := s.freedBodies && s.shortLocked()
-	s.freedBodies = false
-	s.mu.Unlock()
-	if kick {
-		s.kickCompaction()
-	}
-	for _, u := range units {
-		for i := range u.recs {
-			// The body is on the volume: its buffers go back to the
-			// pool before anyone learns the unit is done.
-			releaseParts(u.recs[i].body)
-			u.recs[i].body = nil
-			if u.data {
-				// Drop the payload too, so that a streamed message
-				// is never held whole while its later chunks arrive
-				// (the caller keeps only offs and size).
-				u.recs[i].p, u.recs[i].p2 = nil, nil
-			}
-		}
-		s.publish(u.events)
-		close(u.done)
-	}
-	return nil
 }
 
 // seal closes the current segment with a seal batch and moves the head to
 // the next segment.
 func (s *Store) seal() error {
+	if err := s.land(); err != nil {
+		return err
+	}
 	h := &s.head
 	next := h.next
 	if next == noSegment {
@@ -202,7 +148,7 @@ func (s *Store) seal() error {
 	sl := seal{firstSeq: h.firstSeq, lastSeq: h.pos.seq - 1, next: next, dataCRC: h.crc}
 	u := newUnit(rec{typ: recSeal, p: sl.marshal()})
 	segBase := s.segOff(h.pos.seg)
-	buf, _, err := s.buildBatch(nil, []*unit{u}, segBase+h.pos.off)
+	buf, _, err := s.buildBatch(nil, []*unit{u}, segBase+h.pos.off, 0, nil, 0)
 	if err != nil {
 		return err
 	}

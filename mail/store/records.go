@@ -295,7 +295,7 @@ func decodeRec(typ uint8, p []byte) (any, error) {
 	case recSeal:
 		s, err := parseSeal(p)
 		return s, err
-	case recBlobChunk, recCkptData:
+	case recBlobChunk, recCkptData, recPad:
 		return p, nil
 	case recAppend, recBlobMove:
 		meta, data, ok := splitBlob(p)

@@ -13,6 +13,7 @@ func (r *replayer) segment(off int64) (end int64, next uint32, sealed bool) {
 			ps := r.parseBatch(r.buf[off:off+n], h, off)
 			if !allOK(ps) {
 				if !r.committedAfter(off+n, r.expected+uint64(h.count)) {
+					r.staleAfter(off, off+n)
 					return off, 0, false // a torn last batch: never acknowledged
 				}
 				if r.reread(off, n) {
@@ -53,6 +54,13 @@ func (r *replayer) segment(off int64) (end int64, next uint32, sealed bool) {
 				continue
 			}
 		}
+		if h2.flags&flagOverlap != 0 && !r.continues(o, h2) {
+			// The batch found may have been written while the damaged
+			// one was still being flushed: that one may be torn, and
+			// neither was acknowledged.
+			r.staleAfter(off, o)
+			return off, 0, false
+		}
 		r.s.problem(Problem{Offset: r.s.segOff(r.seg) + off, Seq: r.expected,
 			Detail: fmt.Sprintf("records %d to %d unreadable (batch header damaged)", r.expected, h2.seq-1)})
 		r.expected = h2.seq
@@ -62,16 +70,51 @@ func (r *replayer) segment(off int64) (end int64, next uint32, sealed bool) {
 }
 
 // committedAfter reports whether the log provably continues after a batch
-// (so the batch was flushed and its damage is rot, not a torn write).
+// that ends at `at` before record nextSeq (so the batch was flushed and its
+// damage is rot, not a torn write): a later batch written once it was
+// flushed. The batch right after it proves nothing if it is flagOverlap
+// (written while this one was being flushed); the one after that does, as
+// at most two batches are ever unflushed and never across a segment.
 func (r *replayer) committedAfter(at int64, nextSeq uint64) bool {
-	if _, ok := r.batchAt(at, nextSeq); ok {
+	o := at
+	h, ok := r.batchAt(at, nextSeq)
+	if !ok {
+		if o, h, ok = r.scan(at, nextSeq); !ok {
+			_, ok := r.following()
+			return ok
+		}
+	}
+	if h.seq > nextSeq || h.flags&flagOverlap == 0 {
 		return true
 	}
-	if _, _, ok := r.scan(at, nextSeq); ok {
+	return r.continues(o, h)
+}
+
+// continues reports whether any batch follows the batch h at off: in this
+// segment, or a following segment.
+func (r *replayer) continues(off int64, h recHeader) bool {
+	end, next := off+int64(h.batchLen), h.seq+uint64(h.count)
+	if _, ok := r.batchAt(end, next); ok {
+		return true
+	}
+	if _, _, ok := r.scan(end, next); ok {
 		return true
 	}
 	_, ok := r.following()
 	return ok
+}
+
+// staleAfter notes, when the log ends at off because the batch there is
+// torn, the intact batch after it (at or after from) that was written
+// while that one was being flushed: a writer must erase it before writing
+// from off, or a later replay scanning past damage could take it, and its
+// sequence numbers, for records of the new log.
+func (r *replayer) staleAfter(off, from int64) {
+	o, h, ok := r.scan(from, r.expected)
+	if !ok {
+		return
+	}
+	r.s.stale = extent{r.s.segOff(r.seg) + off, uint32(o + int64(h.batchLen) - off)}
 }
 
 func (r *replayer) apply(p parsed) {

@@ -71,6 +71,9 @@ type Store struct {
 	failed     error
 	head       head // owned by the writer goroutine
 	writerDone chan struct{}
+	flight     *flight // the batch being flushed (writer goroutine)
+	stale      extent  // found by replay: erased at Open (replayseg.go)
+	zeros      []byte  // pad records' payload, never written to (writer goroutine)
 
 	ckptMu       sync.Mutex // one checkpoint or compaction at a time
 	metaSince    atomic.Int64
@@ -105,7 +108,7 @@ func Create(v Volume, opts *CreateOptions) error {
 	}
 	seg := opts.SegmentSize
 	if seg == 0 {
-		seg = 8 << 20
+		seg = defaultSegmentSize(v.Size())
 	}
 	if seg < 1<<20 {
 		return fmt.Errorf("store: segment size %d below 1 MiB", seg)
@@ -173,6 +176,16 @@ func Open(v Volume, opts *Options) (*Store, error) {
 		close(s.writerDone)
 		close(s.bgDone)
 		return s, nil
+	}
+	if s.stale.n > 0 {
+		// An unacknowledged batch beyond the torn end of the log
+		// (replayseg.go): erased before the log is written over.
+		if _, err := v.WriteAt(make([]byte, s.stale.n), s.stale.off); err != nil {
+			return nil, fmt.Errorf("store: erasing after the end of the log: %w", err)
+		}
+		if err := v.Flush(); err != nil {
+			return nil, fmt.Errorf("store: erasing after the end of the log: %w", err)
+		}
 	}
 	go s.writeLoop()
 	go s.background()

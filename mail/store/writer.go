@@ -139,6 +139,14 @@ func (s *Store) writeLoop() {
 	defer close(s.writerDone)
 	for {
 		s.qmu.Lock()
+		if s.flight != nil && (len(s.queue) == 0 || s.lingerLocked()) {
+			// Nothing to write beside the batch in flight: land it.
+			s.qmu.Unlock()
+			if err := s.land(); err != nil {
+				s.fail(err)
+			}
+			continue
+		}
 		for (len(s.queue) == 0 && !s.closing) || (len(s.queue) > 0 && s.lingerLocked()) {
 			s.qcond.Wait()
 		}
@@ -165,7 +173,7 @@ func (s *Store) writeLoop() {
 			}
 			continue
 		}
-		take := s.takeLocked()
+		take, full := s.takeLocked()
 		if len(take) == 0 {
 			first := s.queue[0]
 			empty := s.head.pos.off <= segHeaderSize
@@ -204,33 +212,39 @@ func (s *Store) writeLoop() {
 		}
 		s.qcond.Broadcast()
 		s.qmu.Unlock()
+		n := len(take)
 		if take = s.keepOutOfReserve(take); len(take) == 0 {
 			continue
 		}
-		if err := s.writeBatch(take); err != nil {
+		// Close a full segment in the same batch, saving the seal a flush
+		// of its own, when new mail may open the next one (else the seal
+		// path above decides).
+		closeSeg := full && len(take) == n && s.deliveriesMaySeal()
+		if err := s.writeBatch(take, closeSeg); err != nil {
 			s.fail(err)
-			for _, u := range take {
-				u.err = err
-				close(u.done)
-			}
 		}
 	}
 }
 
 // takeLocked returns the units at the head of the queue that go in the
 // next batch: as many as fit the segment and a batch. It plans where each
-// goes, and fixes the records that name units planned before them.
+// goes, and fixes the records that name units planned before them. full
+// says the batch ends because the next queued unit does not fit the
+// segment: the batch may close the segment with its seal.
 // s.qmu held; the writer only.
-func (s *Store) takeLocked() []*unit {
+func (s *Store) takeLocked() (take []*unit, full bool) {
 	room := s.room()
 	base := s.segOff(s.head.pos.seg) + max(s.head.pos.off, segHeaderSize)
-	var take []*unit
+	limit := batchLimit(room)
 	size, nrec := 0, 0
 	for _, u := range s.queue {
 		if u.fix != nil {
 			u.resolve()
 		}
-		if size+u.size > room || (len(take) > 0 && (size+u.size > maxBatchBytes || nrec+len(u.recs) > maxBatchRecords)) {
+		if size+u.size > room {
+			return take, len(take) > 0
+		}
+		if len(take) > 0 && (size+u.size > limit || nrec+len(u.recs) > maxBatchRecords) {
 			break
 		}
 		u.at = base + int64(size)
@@ -238,7 +252,18 @@ func (s *Store) takeLocked() []*unit {
 		size += u.size
 		nrec += len(u.recs)
 	}
-	return take
+	return take, false
+}
+
+// batchLimit is how many record bytes the next batch may take, given room
+// in its segment: maxBatchBytes, or the whole room when a batch of
+// maxBatchBytes would leave a sliver of the segment (less than a quarter
+// of a batch) for a batch of its own, costing a flush of its own.
+func batchLimit(room int) int {
+	if room-maxBatchBytes < maxBatchBytes/4 {
+		return max(room, maxBatchBytes)
+	}
+	return maxBatchBytes
 }
 
 // fail stops all writing: the in-memory index may be ahead of the volume or
