@@ -109,6 +109,17 @@ func (s *Store) awaitData(us []*unit) error {
 	return nil
 }
 
+// queuedAtLeastLocked reports whether n bytes or more are queued. s.qmu
+// held.
+func (s *Store) queuedAtLeastLocked(n int) bool {
+	for _, u := range s.queue {
+		if n -= u.size; n <= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // lingerLocked says whether the writer should wait for more: everything
 // queued is data nobody waits for yet, and not much of it. s.qmu held.
 func (s *Store) lingerLocked() bool {
@@ -139,8 +150,11 @@ func (s *Store) writeLoop() {
 	defer close(s.writerDone)
 	for {
 		s.qmu.Lock()
-		if s.flight != nil && (len(s.queue) == 0 || s.lingerLocked()) {
-			// Nothing to write beside the batch in flight: land it.
+		if s.flight != nil && (s.lingerLocked() || !s.queuedAtLeastLocked(padFrom)) {
+			// Too little to write beside the batch in flight: land it.
+			// A small batch goes through the RAID's journal (a flush
+			// round of its own), so writing it now would only split
+			// the group that gathers meanwhile into two rounds.
 			s.qmu.Unlock()
 			if err := s.land(); err != nil {
 				s.fail(err)
