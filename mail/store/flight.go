@@ -25,6 +25,8 @@ type flight struct {
 	seg     uint32
 	segSeq  uint64
 	nrec    int
+
+	flushDone bool // guarded by Store.qmu: flushed is ready
 }
 
 // padFrom is the batch size (record bytes) from which a batch is padded
@@ -102,7 +104,13 @@ func (s *Store) writeBatch(units []*unit, closeSeg bool) error {
 		s.land()
 		return err
 	}
-	go func() { f.flushed <- s.v.Flush() }()
+	go func() {
+		f.flushed <- s.v.Flush()
+		s.qmu.Lock()
+		f.flushDone = true
+		s.qcond.Broadcast() // the writer may wait for it (writeLoop)
+		s.qmu.Unlock()
+	}()
 	s.flight = f
 	if sl != nil {
 		return s.land()

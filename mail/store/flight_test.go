@@ -56,7 +56,7 @@ func (g *gated) count() int {
 }
 
 // overlapped delivers "first" and then, while its batch is being flushed,
-// "second" in a batch of its own (flagOverlap), and returns the volume's
+// "second" (over 1 MiB) in a batch of its own (flagOverlap), and returns the volume's
 // image at that moment, both unacknowledged, with the store (still
 // running: its flushes are let go) and the delivery results to wait for.
 func overlapped(t *testing.T) (img []byte, s *Store, g *gated, wait func() []error) {
@@ -93,17 +93,26 @@ func overlapped(t *testing.T) (img []byte, s *Store, g *gated, wait func() []err
 	var wg sync.WaitGroup
 	wg.Go(func() { errs[0] = deliver("Subject: one\r\n\r\nFIRST BODY IN FLIGHT\r\n") })
 	<-reached // the writer is writing the first batch
-	wg.Go(func() { errs[1] = deliver("Subject: two\r\n\r\nSECOND BODY OVERLAPPING\r\n") })
-	for queued := 0; queued == 0; {
+	// Large enough to be written beside a batch in flight (padFrom).
+	second := "Subject: two\r\n\r\nSECOND BODY OVERLAPPING\r\n" + strings.Repeat("second line\r\n", padFrom/13+1)
+	wg.Go(func() { errs[1] = deliver(second) })
+	deadline := time.Now().Add(10 * time.Second)
+	for queued := false; !queued; {
 		time.Sleep(time.Millisecond)
 		s.qmu.Lock()
-		queued = len(s.queue)
+		queued = s.queuedAtLeastLocked(padFrom) && !s.lingerLocked()
 		s.qmu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("the second message was not queued")
+		}
 	}
 	before := g.count()
 	close(release) // the first batch is written; its flush waits
 	for g.count() < before+2 {
 		time.Sleep(time.Millisecond) // the second is written meanwhile
+		if time.Now().After(deadline) {
+			t.Fatal("the second batch was not written while the first was being flushed")
+		}
 	}
 	img = g.Image()
 	close(flushes)
@@ -111,11 +120,17 @@ func overlapped(t *testing.T) (img []byte, s *Store, g *gated, wait func() []err
 }
 
 // A batch written while the one before it was being flushed does not prove
-// that one durable: when the power goes with the first torn and the second
-// whole, the store opens at the end of the log before them (neither was
-// acknowledged), reports no damage, and erases the second, so that no
-// later replay takes it for part of the new log.
+// that one durable: when the power goes with the first torn (its body, or
+// its batch header) and the second whole, the store opens at the end of the
+// log before them (neither was acknowledged), reports no damage, and erases
+// the second, so that no later replay takes it for part of the new log.
 func TestOverlapTornFirstBatch(t *testing.T) {
+	for _, torn := range []string{"body", "batch header"} {
+		t.Run(torn, func(t *testing.T) { overlapTorn(t, torn) })
+	}
+}
+
+func overlapTorn(t *testing.T, torn string) {
 	img, s, _, wait := overlapped(t)
 	for i, err := range wait() {
 		if err != nil {
@@ -128,7 +143,12 @@ func TestOverlapTornFirstBatch(t *testing.T) {
 	if first < 0 || second < first {
 		t.Fatalf("bodies at %d and %d", first, second)
 	}
-	img[first] ^= 0x20 // the first batch torn
+	at := first
+	if torn == "batch header" {
+		// The first batch is its append record: the header before the body.
+		at = bytes.LastIndex(img[:first], []byte("PVR1")) + 1
+	}
+	img[at] ^= 0x20
 
 	v := storetest.NewMemFrom(img, 64<<10)
 	s2, err := Open(v, sealTestOpts())

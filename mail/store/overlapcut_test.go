@@ -16,8 +16,8 @@ import (
 )
 
 // cutDeliveries runs 8 concurrent clients, each delivering up to perClient
-// small messages (so that the writer often has one batch in flight while
-// it writes the next, flagOverlap) into s until an error (the power is
+// messages of a few KiB or a few hundred (so that the writer often has one
+// batch in flight while it writes the next, flagOverlap) into s until an error (the power is
 // gone), and returns what was acknowledged: body by UID.
 func cutDeliveries(s *store.Store, perClient int, seed uint64) map[uint32][]byte {
 	var mu sync.Mutex
@@ -27,7 +27,14 @@ func cutDeliveries(s *store.Store, perClient int, seed uint64) map[uint32][]byte
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(seed, uint64(c)))
 			for i := range perClient {
-				body := fmt.Appendf(nil, "Subject: c%d m%d\r\n\r\n%s\r\n", c, i, strings.Repeat("x", 100+rng.IntN(3000)))
+				n := 100 + rng.IntN(3000)
+				if rng.IntN(2) == 0 {
+					n = 200<<10 + rng.IntN(300<<10) // a queue of 1 MiB and more: overlap
+				}
+				body := fmt.Appendf(nil, "Subject: c%d m%d\r\n\r\n%s\r\n", c, i, strings.Repeat("x", n))
+				// Arrivals spread over the (slow) flushes, so that a
+				// batch's worth queues up while one is in flight.
+				time.Sleep(time.Duration(rng.IntN(4000)) * time.Microsecond)
 				res, err := s.Deliver(ctx, []store.Delivery{{Recipient: "cut@x.org"}}, time.Time{}, bytes.NewReader(body))
 				if err == nil {
 					err = res[0].Err
@@ -45,15 +52,18 @@ func cutDeliveries(s *store.Store, perClient int, seed uint64) map[uint32][]byte
 	return acked
 }
 
-// Concurrent deliveries with the power cut at a sample of the writes (all
-// of them with POSTVAULT_EXHAUSTIVE=1): unflushed writes land whole, torn
-// or not at all, so a batch can be torn while the one written during its
-// flush lands whole. After each cut the store opens with every
-// acknowledged message intact, reports no damage (a torn batch is not
-// bit rot), checks clean, and takes mail again.
+// Concurrent deliveries, some batches written while the one before is
+// being flushed, with the power cut at a sample of the writes and of the
+// flushes (all of them with POSTVAULT_EXHAUSTIVE=1): at a cut, unflushed
+// writes land whole, torn or not at all. After each cut the store opens
+// with every acknowledged message intact, reports no damage (a torn batch
+// is not bit rot), checks clean, and takes mail again. The run is not
+// deterministic (batches follow the clients' timing), so the torn batch
+// with the one after it whole is made on purpose in
+// TestOverlapTornFirstBatch.
 func TestOverlapPowerCuts(t *testing.T) {
-	v := storetest.NewMem(8<<20, 64<<10)
-	if err := store.Create(v, &store.CreateOptions{SegmentSize: 1 << 20}); err != nil {
+	v := storetest.NewMem(48<<20, 64<<10)
+	if err := store.Create(v, &store.CreateOptions{SegmentSize: 4 << 20}); err != nil {
 		t.Fatal(err)
 	}
 	s := open(t, v)
@@ -61,39 +71,56 @@ func TestOverlapPowerCuts(t *testing.T) {
 	base := v.Image()
 	s.Close()
 
-	const perClient = 12
+	const perClient = 6
+	const flushTime = 3 * time.Millisecond
 	calib := storetest.NewPowerCut(base, 64<<10, 0, 1)
+	calib.CutAtFlush(0, flushTime)
 	s = open(t, calib)
 	cutDeliveries(s, perClient, 1)
 	s.Close()
-	writes := calib.Writes()
+	writes, flushes := calib.Writes(), calib.Flushes()
 
 	// The first writes and every sixth by default (the run is
 	// nondeterministic: the writer's batches depend on the clients'
 	// timing), every write with POSTVAULT_EXHAUSTIVE=1.
-	var cuts []int
+	// A cut during a flush (each taking flushTime) is what finds a batch
+	// torn with the one written during its flush whole; a cut at a write
+	// tears that write.
+	type cutAt struct{ write, flush int }
+	var cuts []cutAt
+	all := os.Getenv("POSTVAULT_EXHAUSTIVE") != ""
 	for c := 1; c <= writes; c++ {
-		if c <= 8 || c%6 == 0 || os.Getenv("POSTVAULT_EXHAUSTIVE") != "" {
-			cuts = append(cuts, c)
+		if c <= 4 || c%8 == 0 || all {
+			cuts = append(cuts, cutAt{write: c})
 		}
 	}
-	t.Logf("%d writes without a cut; cutting at %d of them", writes, len(cuts))
-	for _, cut := range cuts {
-		pc := storetest.NewPowerCut(base, 64<<10, cut, uint64(cut))
+	for c := 1; c <= flushes; c++ {
+		if c%2 == 0 || all {
+			cuts = append(cuts, cutAt{flush: c})
+		}
+	}
+	t.Logf("%d writes and %d flushes without a cut; cutting at %d of them", writes, flushes, len(cuts))
+	for i, c := range cuts {
+		cut := fmt.Sprintf("write %d", c.write)
+		pc := storetest.NewPowerCut(base, 64<<10, c.write, uint64(i))
+		if c.flush > 0 {
+			cut = fmt.Sprintf("flush %d", c.flush)
+			pc.CutAtFlush(c.flush, flushTime)
+		}
 		s, err := store.Open(pc, fastOpts())
 		if err != nil {
 			t.Fatal(err)
 		}
-		acked := cutDeliveries(s, perClient, uint64(cut))
+		acked := cutDeliveries(s, perClient, uint64(i))
 		s.Close()
 
 		after := storetest.NewMemFrom(pc.Durable(), 64<<10)
 		s2, err := store.Open(after, fastOpts())
 		if err != nil {
-			t.Fatalf("cut at write %d: open: %v", cut, err)
+			t.Fatalf("cut at %s: open: %v", cut, err)
 		}
 		if p := s2.Problems(); len(p) > 0 {
-			t.Errorf("cut at write %d: damage reported after a power cut: %+v", cut, p)
+			t.Errorf("cut at %s: damage reported after a power cut: %+v", cut, p)
 		}
 		a, err := s2.Account("cut@x.org")
 		if err != nil {
@@ -102,29 +129,29 @@ func TestOverlapPowerCuts(t *testing.T) {
 		for uid, want := range acked {
 			m, err := a.Open("INBOX", uid)
 			if err != nil {
-				t.Fatalf("cut at write %d: acknowledged UID %d: %v", cut, uid, err)
+				t.Fatalf("cut at %s: acknowledged UID %d: %v", cut, uid, err)
 			}
 			got, err := io.ReadAll(io.NewSectionReader(m, 0, m.Size()))
 			m.Close()
 			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("cut at write %d: UID %d reads back %d bytes (%v), want %d", cut, uid, len(got), err, len(want))
+				t.Fatalf("cut at %s: UID %d reads back %d bytes (%v), want %d", cut, uid, len(got), err, len(want))
 			}
 		}
 		if p, err := s2.Check(ctx); err != nil || len(p) > 0 {
-			t.Errorf("cut at write %d: Check: %v %+v", cut, err, p)
+			t.Errorf("cut at %s: Check: %v %+v", cut, err, p)
 		}
 		n := s2.Stats().Messages
 		if more := cutDeliveries(s2, 2, 99); len(more) != 16 {
-			t.Errorf("cut at write %d: %d of 16 deliveries after reopening", cut, len(more))
+			t.Errorf("cut at %s: %d of 16 deliveries after reopening", cut, len(more))
 		}
 		img := after.Image()
 		s2.Close()
 		s3, err := store.Open(storetest.NewMemFrom(img, 64<<10), fastOpts())
 		if err != nil {
-			t.Fatalf("cut at write %d: second open: %v", cut, err)
+			t.Fatalf("cut at %s: second open: %v", cut, err)
 		}
 		if p := s3.Problems(); len(p) > 0 || s3.Stats().Messages != n+16 {
-			t.Errorf("cut at write %d: second open: %d messages (want %d), problems %+v", cut, s3.Stats().Messages, n+16, p)
+			t.Errorf("cut at %s: second open: %d messages (want %d), problems %+v", cut, s3.Stats().Messages, n+16, p)
 		}
 		s3.Close()
 	}

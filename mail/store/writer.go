@@ -150,16 +150,23 @@ func (s *Store) writeLoop() {
 	defer close(s.writerDone)
 	for {
 		s.qmu.Lock()
-		if s.flight != nil && (s.lingerLocked() || !s.queuedAtLeastLocked(padFrom)) {
-			// Too little to write beside the batch in flight: land it.
-			// A small batch goes through the RAID's journal (a flush
-			// round of its own), so writing it now would only split
-			// the group that gathers meanwhile into two rounds.
-			s.qmu.Unlock()
-			if err := s.land(); err != nil {
-				s.fail(err)
+		if f := s.flight; f != nil {
+			// A batch is being flushed: write the next one beside it
+			// once 1 MiB or more is queued, else land it when its flush
+			// returns. A small batch goes through the RAID's journal (a
+			// flush round of its own), so writing it now would only
+			// split the group that gathers meanwhile into two rounds.
+			enough := func() bool { return s.queuedAtLeastLocked(padFrom) && !s.lingerLocked() }
+			for !f.flushDone && !enough() && !s.closing && s.failed == nil {
+				s.qcond.Wait()
 			}
-			continue
+			if f.flushDone || !enough() {
+				s.qmu.Unlock()
+				if err := s.land(); err != nil {
+					s.fail(err)
+				}
+				continue
+			}
 		}
 		for (len(s.queue) == 0 && !s.closing) || (len(s.queue) > 0 && s.lingerLocked()) {
 			s.qcond.Wait()

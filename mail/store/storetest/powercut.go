@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"time"
 )
 
 // ErrPowerCut is returned by every call on a PowerCut volume once the power
@@ -32,6 +33,10 @@ type PowerCut struct {
 	cut     bool
 	rng     *rand.Rand
 	stripe  int64
+
+	flushes    int           // Flush calls so far
+	flushCut   int           // the Flush that loses power; 0: none
+	flushDelay time.Duration // how long each Flush takes before it acts
 }
 
 // NewPowerCut starts from img (copied). The power goes at the cutAt-th
@@ -105,11 +110,48 @@ func (c *PowerCut) tear(w pendingWrite) {
 	}
 }
 
+// CutAtFlush makes the k-th Flush (counting from 1) lose the power
+// instead of the cutAt-th write, and every Flush take d before it acts, so
+// that writes issued meanwhile are pending with the ones it was called
+// for: at the cut each pending write lands whole, torn or not at all.
+func (c *PowerCut) CutAtFlush(k int, d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cutAt, c.flushCut, c.flushDelay = 0, k, d
+}
+
+// Flushes reports how many Flush calls were made.
+func (c *PowerCut) Flushes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushes
+}
+
 // Flush makes the completed writes durable.
 func (c *PowerCut) Flush() error {
 	c.mu.Lock()
+	d := c.flushDelay
+	c.mu.Unlock()
+	if d > 0 {
+		time.Sleep(d)
+	}
+	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cut {
+		return ErrPowerCut
+	}
+	c.flushes++
+	if c.flushes == c.flushCut {
+		for _, pw := range c.pending {
+			switch c.rng.IntN(3) {
+			case 0:
+				copy(c.durable[pw.off:], pw.p)
+			case 1:
+				c.tear(pw)
+			}
+		}
+		c.pending = nil
+		c.cut = true
 		return ErrPowerCut
 	}
 	for _, pw := range c.pending {
