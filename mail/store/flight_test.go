@@ -62,8 +62,8 @@ func (g *gated) count() int {
 func overlapped(t *testing.T) (img []byte, s *Store, g *gated, wait func() []error) {
 	t.Helper()
 	ctx := context.Background()
-	g = &gated{Mem: storetest.NewMem(48<<20, 64<<10)}
-	if err := Create(g, &CreateOptions{SegmentSize: 8 << 20}); err != nil {
+	g = &gated{Mem: storetest.NewMem(20<<20, 64<<10)}
+	if err := Create(g, &CreateOptions{SegmentSize: 4 << 20}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := Open(g, sealTestOpts())
