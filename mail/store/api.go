@@ -77,6 +77,10 @@ type Options struct {
 	PasswordChecks int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// overlapFrom replaces the package's overlapFrom when positive (tests
+	// that need batches written beside one in flight with small messages).
+	overlapFrom int
 }
 
 // PasswordCost are argon2id parameters.

@@ -17,3 +17,10 @@ func LingeredWhole(n int) bool {
 	}
 	return q < lingerData
 }
+
+// OverlapFrom sets on o how much must be queued for a batch to be written
+// while the one before it is being flushed (overlapFrom), and returns o.
+func OverlapFrom(o *Options, n int) *Options {
+	o.overlapFrom = n
+	return o
+}

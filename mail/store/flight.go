@@ -2,7 +2,8 @@ package store
 
 // Writing a batch and landing it. The writer writes a batch, starts its
 // flush and, while the flush runs, may write the next batch of the same
-// segment (the volume computes its parity and copies it meanwhile); the
+// segment once half a batch is queued (overlapFrom; the volume computes
+// its parity and copies it meanwhile); the
 // first batch lands (is applied to the index, its callers woken) once its
 // flush returns, and only then does the next one's flush start. So at most
 // two batches are unacknowledged, the second marked flagOverlap: replay

@@ -66,7 +66,9 @@ func overlapped(t *testing.T) (img []byte, s *Store, g *gated, wait func() []err
 	if err := Create(g, &CreateOptions{SegmentSize: 4 << 20}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(g, sealTestOpts())
+	o := sealTestOpts()
+	o.overlapFrom = padFrom
+	s, err := Open(g, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,8 @@ func overlapped(t *testing.T) (img []byte, s *Store, g *gated, wait func() []err
 	var wg sync.WaitGroup
 	wg.Go(func() { errs[0] = deliver("Subject: one\r\n\r\nFIRST BODY IN FLIGHT\r\n") })
 	<-reached // the writer is writing the first batch
-	// Large enough to be written beside a batch in flight (padFrom).
+	// Large enough to be written beside a batch in flight (overlapFrom,
+	// lowered to 1 MiB for this test).
 	second := "Subject: two\r\n\r\nSECOND BODY OVERLAPPING\r\n" + strings.Repeat("second line\r\n", padFrom/13+1)
 	wg.Go(func() { errs[1] = deliver(second) })
 	deadline := time.Now().Add(10 * time.Second)

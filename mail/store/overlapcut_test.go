@@ -73,9 +73,15 @@ func TestOverlapPowerCuts(t *testing.T) {
 
 	const perClient = 4
 	const flushTime = 3 * time.Millisecond
+	// Batches beside one in flight from 1 MiB queued (the default is half
+	// a batch, which these few clients seldom queue).
+	opts := store.OverlapFrom(fastOpts(), 1<<20)
 	calib := storetest.NewPowerCut(base, 64<<10, 0, 1)
 	calib.CutAtFlush(0, flushTime)
-	s = open(t, calib)
+	s, err := store.Open(calib, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cutDeliveries(s, perClient, 1)
 	s.Close()
 	writes, flushes := calib.Writes(), calib.Flushes()
@@ -108,7 +114,7 @@ func TestOverlapPowerCuts(t *testing.T) {
 			cut = fmt.Sprintf("flush %d", c.flush)
 			pc.CutAtFlush(c.flush, flushTime)
 		}
-		s, err := store.Open(pc, fastOpts())
+		s, err := store.Open(pc, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +122,7 @@ func TestOverlapPowerCuts(t *testing.T) {
 		s.Close()
 
 		after := storetest.NewMemFrom(pc.Durable(), 64<<10)
-		s2, err := store.Open(after, fastOpts())
+		s2, err := store.Open(after, opts)
 		if err != nil {
 			t.Fatalf("cut at %s: open: %v", cut, err)
 		}
@@ -147,7 +153,7 @@ func TestOverlapPowerCuts(t *testing.T) {
 		}
 		img := after.Image()
 		s2.Close()
-		s3, err := store.Open(storetest.NewMemFrom(img, 64<<10), fastOpts())
+		s3, err := store.Open(storetest.NewMemFrom(img, 64<<10), opts)
 		if err != nil {
 			t.Fatalf("cut at %s: second open: %v", cut, err)
 		}
