@@ -3,7 +3,6 @@ package store_test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -129,20 +128,11 @@ func TestOverlapPowerCuts(t *testing.T) {
 		if p := s2.Problems(); len(p) > 0 {
 			t.Errorf("cut at %s: damage reported after a power cut: %+v", cut, p)
 		}
-		a, err := s2.Account("cut@x.org")
-		if err != nil {
-			t.Fatal(err)
-		}
 		for uid, want := range acked {
-			m, err := a.Open("INBOX", uid)
-			if err != nil {
-				t.Fatalf("cut at %s: acknowledged UID %d: %v", cut, uid, err)
-			}
-			got, err := io.ReadAll(io.NewSectionReader(m, 0, m.Size()))
-			m.Close()
-			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("cut at %s: UID %d reads back %d bytes (%v), want %d", cut, uid, len(got), err, len(want))
-			}
+			checkStored(t, s2, stored{"cut@x.org", uid, want})
+		}
+		if t.Failed() {
+			t.Fatalf("cut at %s: acknowledged mail lost", cut)
 		}
 		if p, err := s2.Check(ctx); err != nil || len(p) > 0 {
 			t.Errorf("cut at %s: Check: %v %+v", cut, err, p)

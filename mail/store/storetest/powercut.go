@@ -80,22 +80,28 @@ func (c *PowerCut) WriteAt(p []byte, off int64) (int, error) {
 	c.writes++
 	w := pendingWrite{off, append([]byte(nil), p...)}
 	if c.writes == c.cutAt {
-		for _, pw := range c.pending {
-			switch c.rng.IntN(3) {
-			case 0:
-				copy(c.durable[pw.off:], pw.p)
-			case 1:
-				c.tear(pw)
-			}
-		}
+		c.powerGoes()
 		c.tear(w)
-		c.pending = nil
-		c.cut = true
 		return 0, ErrPowerCut
 	}
 	c.pending = append(c.pending, w)
 	copy(c.view[off:], p)
 	return len(p), nil
+}
+
+// powerGoes lands each unflushed write whole, torn or not at all, and
+// cuts the power. c.mu held.
+func (c *PowerCut) powerGoes() {
+	for _, pw := range c.pending {
+		switch c.rng.IntN(3) {
+		case 0:
+			copy(c.durable[pw.off:], pw.p)
+		case 1:
+			c.tear(pw)
+		}
+	}
+	c.pending = nil
+	c.cut = true
 }
 
 // tear lands a random subset of w's sectors (sector boundaries of the
@@ -142,16 +148,7 @@ func (c *PowerCut) Flush() error {
 	}
 	c.flushes++
 	if c.flushes == c.flushCut {
-		for _, pw := range c.pending {
-			switch c.rng.IntN(3) {
-			case 0:
-				copy(c.durable[pw.off:], pw.p)
-			case 1:
-				c.tear(pw)
-			}
-		}
-		c.pending = nil
-		c.cut = true
+		c.powerGoes()
 		return ErrPowerCut
 	}
 	for _, pw := range c.pending {
