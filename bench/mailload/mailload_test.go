@@ -125,3 +125,27 @@ func TestSmoke(t *testing.T) {
 	rep.markdown(&md)
 	t.Logf("%s\n%s", progress.String(), md.String())
 }
+
+// medianRow picks the repetition with the middle ratio, keeps every ratio
+// in order, and counts the errors of all repetitions.
+func TestMedianRow(t *testing.T) {
+	rep := func(pv, dc float64, pvErrs int) row {
+		return row{size: 1 << 20, clients: 16,
+			pv: &result{ops: int(pv), wall: time.Second, errs: pvErrs},
+			dc: &result{ops: int(dc), wall: time.Second}}
+	}
+	m := medianRow([]row{rep(300, 100, 0), rep(300, 200, 2), rep(300, 140, 0)})
+	if m.pv.opsPerSec() != 300 || m.dc.opsPerSec() != 140 {
+		t.Errorf("median repetition %v / %v, want 300 / 140", m.pv.opsPerSec(), m.dc.opsPerSec())
+	}
+	if len(m.ratios) != 3 || m.ratios[0] != 3 || m.ratios[1] != 1.5 {
+		t.Errorf("ratios %v, want 3, 1.5, 2.14 in order", m.ratios)
+	}
+	if m.pv.errs != 2 {
+		t.Errorf("errors %d, want the 2 of the second repetition", m.pv.errs)
+	}
+	// Even count: the lower middle one.
+	if m := medianRow([]row{rep(300, 100, 0), rep(300, 200, 0)}); m.dc.opsPerSec() != 200 {
+		t.Errorf("of two, the repetition with Dovecot at %v, want the lower ratio's (200)", m.dc.opsPerSec())
+	}
+}

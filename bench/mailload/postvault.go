@@ -88,18 +88,21 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(mod), nil
 }
 
-// startPostvault makes a development appliance in dir (five member files,
-// RAID-6, by `postvault serve --dev` itself), stops it, adds the users
-// with `postvault user add` (password on standard input; serve holds the
+// startPostvault makes a development appliance in dir (five member files
+// of memberSize bytes written whole, RAID-6 by `postvault serve --dev`),
+// stops it, adds the users with `postvault user add` (password on standard input; serve holds the
 // members' lock, so users come first), and starts `serve` again with IMAP,
 // POP3 and LMTP on free loopback ports and everything else off. The log
 // goes to dir/postvault.log.
-func startPostvault(bin, dir string, users []string, password string, progress io.Writer) (*server, error) {
+func startPostvault(bin, dir string, users []string, password string, memberSize int64, progress io.Writer) (*server, error) {
 	log, err := os.Create(filepath.Join(dir, "postvault.log"))
 	if err != nil {
 		return nil, err
 	}
 	dev := filepath.Join(dir, "pv")
+	if err := preallocate(dev, memberSize); err != nil {
+		return nil, err
+	}
 	off := []string{"--imaps", "off", "--pop3s", "off", "--smtp", "off", "--http", "off"}
 	first, _, err := serve(bin, dev, log, append([]string{"--imap", "off", "--pop3", "off", "--lmtp", "off"}, off...))
 	if err != nil {
@@ -242,4 +245,37 @@ func addUsers(paths, users []string, password string) error {
 		first = err
 	}
 	return first
+}
+
+// preallocate makes the development member files serve --dev would make
+// (disk0.img ... disk4.img in dev), with their blocks allocated and
+// written (zeros), as a disk's are. Sparse files, serve's own default,
+// cost the file system a block allocation and its metadata in every
+// fdatasync of new data, more with every GiB written: the 1 MiB x 16 cell
+// went from 445 to 178 deliveries/s over eight repetitions on sparse
+// members, Dovecot from 186 to 121 (its files are new as well).
+func preallocate(dev string, size int64) error {
+	if err := os.MkdirAll(dev, 0o755); err != nil {
+		return err
+	}
+	zeros := make([]byte, 8<<20)
+	for i := range 5 {
+		f, err := os.OpenFile(filepath.Join(dev, fmt.Sprintf("disk%d.img", i)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("mailload: member file: %w", err)
+		}
+		for off := int64(0); off < size && err == nil; off += int64(len(zeros)) {
+			_, err = f.WriteAt(zeros, off)
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("mailload: member file: %w", err)
+		}
+	}
+	return nil
 }
