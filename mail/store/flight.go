@@ -3,9 +3,9 @@ package store
 // Writing a batch and landing it. The writer writes a batch, starts its
 // flush and, while the flush runs, may write the next batch of the same
 // segment once half a batch is queued (overlapFrom; the volume computes
-// its parity and copies it meanwhile); the
-// first batch lands (is applied to the index, its callers woken) once its
-// flush returns, and only then does the next one's flush start. So at most
+// its parity and copies it meanwhile); the first batch lands (is applied
+// to the index, its callers woken) once its flush returns, and only then
+// does the next one's flush start. So at most
 // two batches are unacknowledged, the second marked flagOverlap: replay
 // does not take its presence as proof that the first was flushed
 // (replayseg.go). A batch that seals its segment lands before anything is
@@ -38,8 +38,9 @@ const padFrom = 1 << 20
 // writeBatch writes units (which fit the segment) as one batch and starts
 // its flush; the batch lands later (land), or at once when it closes the
 // segment (closeSeg: the batch ends with the seal, and the head moves on
-// to the next segment, reserved already). On an error every unit has been failed with it
-// (and the store must stop writing).
+// to the next segment, reserved already). On an error every unit has been
+// failed with it, and the batch before landed or failed (the store must
+// then stop writing).
 func (s *Store) writeBatch(units []*unit, closeSeg bool) error {
 	h := &s.head
 	segBase := s.segOff(h.pos.seg)
@@ -80,10 +81,7 @@ func (s *Store) writeBatch(units []*unit, closeSeg bool) error {
 	}
 	if err != nil {
 		s.land() // the batch before may be durable: its callers hear so
-		for _, u := range units {
-			u.err = err
-			close(u.done)
-		}
+		failUnits(units, err)
 		return err
 	}
 	f := &flight{units: units, flushed: make(chan error, 1), newSeg: writeAt == 0, seg: h.pos.seg, segSeq: h.pos.segSeq}
@@ -100,9 +98,7 @@ func (s *Store) writeBatch(units []*unit, closeSeg bool) error {
 	}
 	f.pos, f.next = h.pos, h.next
 	if err := s.land(); err != nil {
-		f.flushed <- err // not flushed: it lands failed
-		s.flight = f
-		s.land()
+		failUnits(units, err) // written, never flushed
 		return err
 	}
 	go func() {
@@ -162,10 +158,7 @@ func (s *Store) land() error {
 	}
 	s.flight = nil
 	if err := <-f.flushed; err != nil {
-		for _, u := range f.units {
-			u.err = err
-			close(u.done)
-		}
+		failUnits(f.units, err)
 		return err
 	}
 	s.stats.groupCommits.Add(1)
@@ -208,4 +201,12 @@ func (s *Store) land() error {
 		close(u.done)
 	}
 	return nil
+}
+
+// failUnits tells the callers of units that they failed with err.
+func failUnits(units []*unit, err error) {
+	for _, u := range units {
+		u.err = err
+		close(u.done)
+	}
 }

@@ -192,10 +192,7 @@ func (s *Store) writeLoop() {
 			s.qcond.Broadcast()
 			err := s.failed
 			s.qmu.Unlock()
-			for _, u := range q {
-				u.err = err
-				close(u.done)
-			}
+			failUnits(q, err)
 			continue
 		}
 		if broken := s.dropBrokenLocked(); len(broken) > 0 {
