@@ -163,10 +163,44 @@ type VM struct {
 	exited  chan struct{}
 	waitErr error
 
-	mu     sync.Mutex // guards serial, cursor
-	serial bytes.Buffer
-	cursor int           // WaitFor searches from here
-	grew   chan struct{} // closed and replaced whenever serial grows
+	mu     sync.Mutex   // guards serial, lines, partial, cursor
+	serial bytes.Buffer // the console as it came
+	// lines is the console in complete lines, with kernel messages that
+	// broke into a line of ours moved out of it (see addLines); WaitFor
+	// searches it from cursor.
+	lines   bytes.Buffer
+	partial []byte // the unfinished last line of serial
+	cursor  int
+	grew    chan struct{} // closed and replaced whenever serial grows
+}
+
+// kmsgRe finds a kernel message (printk's "[    5.890436] ...") that
+// starts inside a line. The kernel writes its messages to the console
+// whole, but between the characters of a user process's write: a line
+// "postvault: network eth0 ... via 10.0.2.2" came out as
+// "... via 10.0.2.2[    5.890436] postvault (106) used greatest stack
+// depth: ...\n\n".
+var kmsgRe = regexp.MustCompile(`\[ *[0-9]+\.[0-9]{6}\] [^\n]*\n`)
+
+// addLines appends the complete lines of b to vm.lines, keeping the
+// unfinished rest in vm.partial. A kernel message found inside a line is
+// put on a line of its own before it, and the line is joined again.
+// Called with vm.mu held.
+func (vm *VM) addLines(b []byte) {
+	vm.partial = append(vm.partial, b...)
+	for {
+		nl := bytes.IndexByte(vm.partial, '\n')
+		if nl < 0 {
+			return
+		}
+		if loc := kmsgRe.FindIndex(vm.partial); loc != nil && loc[0] > 0 && loc[0] <= nl && vm.partial[loc[0]-1] != '\n' {
+			vm.lines.Write(vm.partial[loc[0]:loc[1]])
+			vm.partial = append(vm.partial[:loc[0]:loc[0]], vm.partial[loc[1]:]...)
+			continue
+		}
+		vm.lines.Write(vm.partial[:nl+1])
+		vm.partial = vm.partial[nl+1:]
+	}
 }
 
 // Available reports why QEMU cannot run here, or nil.
@@ -392,6 +426,7 @@ func (w consoleWriter) Write(b []byte) (int, error) {
 	vm := w.vm
 	vm.mu.Lock()
 	vm.serial.Write(b)
+	vm.addLines(b)
 	close(vm.grew)
 	vm.grew = make(chan struct{})
 	vm.mu.Unlock()
@@ -439,9 +474,8 @@ func (vm *VM) WaitFor(re *regexp.Regexp, timeout time.Duration) ([]string, error
 	defer deadline.Stop()
 	for {
 		vm.mu.Lock()
-		buf := vm.serial.Bytes()[vm.cursor:]
-		// Match complete lines only: a line may arrive in pieces.
-		buf = buf[:bytes.LastIndexByte(buf, '\n')+1]
+		// Complete lines only: a line may arrive in pieces.
+		buf := vm.lines.Bytes()[vm.cursor:]
 		if loc := re.FindSubmatchIndex(buf); loc != nil {
 			m := make([]string, len(loc)/2)
 			for i := range m {
@@ -460,8 +494,7 @@ func (vm *VM) WaitFor(re *regexp.Regexp, timeout time.Duration) ([]string, error
 		case <-vm.exited:
 			// One more look: the last bytes may have come with the exit.
 			vm.mu.Lock()
-			rest := vm.serial.Bytes()[vm.cursor:]
-			found := re.Match(rest[:bytes.LastIndexByte(rest, '\n')+1])
+			found := re.Match(vm.lines.Bytes()[vm.cursor:])
 			vm.mu.Unlock()
 			if found {
 				continue
