@@ -51,7 +51,9 @@
 //
 // # Damage
 //
-// A batch is valid as a whole: a torn last batch (never acknowledged) is
+// A batch with a damaged record is first given to the volume's Repair (if
+// it has redundancy) and read again. If it stays damaged it is valid as a
+// whole: a torn last batch (never acknowledged) is
 // dropped at open, and so is one torn with the batch after it intact when
 // that one was written while it was being flushed (flagged so) and nothing
 // follows to prove it flushed; the intact one is erased before the log goes

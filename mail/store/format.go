@@ -21,7 +21,13 @@ import (
 const (
 	superSize    = 4096
 	superMagic   = "PVSTORE1"
-	superVersion = 1
+	// superVersion is written into every superblock. Version 2 logs may
+	// hold pad records (type 20) and overlapped batches (flag bit 1);
+	// version 1 logs hold neither, so this code reads them as they are and
+	// marks them 2 with the first superblock it writes. A binary that knows
+	// only version 1 refuses a version 2 store instead of misreading it.
+	superVersion    = 2
+	superMinVersion = 1
 	superLen     = 128 // bytes covered by the superblock checksum + 4
 
 	segHeaderSize = 64
@@ -161,7 +167,7 @@ func parseRecHeader(b []byte, uuid [16]byte) (recHeader, error) {
 // the higher generation wins.
 //
 //	0   [8]  magic "PVSTORE1"
-//	8   u32  version (1)
+//	8   u32  version (2; 1 is read too)
 //	12  u32  flags (0)
 //	16  [16] store UUID
 //	32  u64  generation
@@ -224,7 +230,7 @@ func parseSuperblock(b []byte) (*superblock, error) {
 	if binary.LittleEndian.Uint32(b[124:]) != crc(b[:124]) {
 		return nil, fmt.Errorf("store: superblock: checksum mismatch")
 	}
-	if v := binary.LittleEndian.Uint32(b[8:]); v != superVersion {
+	if v := binary.LittleEndian.Uint32(b[8:]); v < superMinVersion || v > superVersion {
 		return nil, fmt.Errorf("store: superblock: version %d not supported", v)
 	}
 	s := &superblock{

@@ -11,16 +11,16 @@ func (r *replayer) segment(off int64) (end int64, next uint32, sealed bool) {
 		if ok && h.seq == r.expected {
 			n := int64(h.batchLen)
 			ps := r.parseBatch(r.buf[off:off+n], h, off)
-			if !allOK(ps) {
-				if !r.committedAfter(off+n, r.expected+uint64(h.count)) {
-					r.staleAfter(off, off+n)
-					return off, 0, false // a torn last batch: never acknowledged
+			// Redundancy first: a batch that the volume can mend is whole,
+			// torn or not, whatever comes after it.
+			if !allOK(ps) && r.reread(off, n) {
+				if h2, ok := r.batchAt(off, r.expected); ok && h2 == h {
+					ps = r.parseBatch(r.buf[off:off+n], h, off)
 				}
-				if r.reread(off, n) {
-					if h2, ok := r.batchAt(off, r.expected); ok && h2 == h {
-						ps = r.parseBatch(r.buf[off:off+n], h, off)
-					}
-				}
+			}
+			if !allOK(ps) && !r.committedAfter(off+n, r.expected+uint64(h.count)) {
+				r.staleAfter(off, off+n)
+				return off, 0, false // a torn last batch: never acknowledged
 			}
 			for _, p := range ps {
 				if !p.ok {
