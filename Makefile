@@ -12,7 +12,7 @@ GOFLAGS_TEST ?= -race -shuffle=on -timeout 40m
 DEB_TOOLS := mdadm:mdadm qemu-system-x86_64:qemu-system-x86 \
 	mksquashfs:squashfs-tools mcopy:mtools mkfs.vfat:dosfstools mkfs.ext4:e2fsprogs \
 	swaks:swaks curl:curl python3:python3 sgdisk:gdisk
-DEB_FILES := /usr/share/perl5/IO/Socket/SSL.pm:libio-socket-ssl-perl /usr/share/OVMF/OVMF_CODE.fd:ovmf /usr/lib/systemd/boot/efi/systemd-bootx64.efi:systemd-boot-efi
+DEB_FILES := /usr/sbin/dovecot:dovecot-imapd /usr/share/perl5/IO/Socket/SSL.pm:libio-socket-ssl-perl /usr/share/OVMF/OVMF_CODE.fd:ovmf /usr/lib/systemd/boot/efi/systemd-bootx64.efi:systemd-boot-efi
 
 .PHONY: all build run test test-short vet deps fuzz bench image qemu clean
 
