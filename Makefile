@@ -27,19 +27,22 @@ run: build
 	$(BIN) serve --dev $(DATA)
 
 deps:
-	@missing=""; \
+	@mkdir -p $(BUILD); missing=""; \
 	for t in $(DEB_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
 	for f in $(DEB_FILES); do [ -e $${f%%:*} ] || missing="$$missing $${f#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "installing:$$missing"; \
+			echo "installing:$$missing (log: $(BUILD)/apt.log)"; \
 			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >$(BUILD)/apt.log 2>&1 || \
-				{ mkdir -p $(BUILD); echo "apt-get failed, see $(BUILD)/apt.log"; }; \
+				echo "apt-get failed, see $(BUILD)/apt.log"; \
+			case "$$missing" in *dovecot-imapd*) \
+				command -v systemctl >/dev/null 2>&1 && systemctl disable --now dovecot.service dovecot.socket >>$(BUILD)/apt.log 2>&1; \
+				echo "the system Dovecot the package may have started is stopped and disabled (tests run their own on loopback)";; \
+			esac; \
 		else \
 			echo "not root: missing$$missing; tests that need them will skip"; \
 		fi; \
 	fi
-	@mkdir -p $(BUILD)
 
 vet:
 	$(GO) vet ./...
