@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Account is a handle on one account, returned by Authenticate and Account.
@@ -244,7 +245,9 @@ func (s *Store) Aliases() []Alias {
 }
 
 // ResolveRecipient maps an address to the account that receives its mail:
-// an account of that name, else an alias, else the domain's catch-all.
+// an account of that name, else an alias, else the same without a
+// subaddress ("alice+lists@example.org" is alice@example.org's, RFC 5233,
+// as Postfix's recipient_delimiter = + does it), else the domain's catch-all.
 // It returns ErrNotHosted for a domain no account is in, ErrNoSuchUser for an
 // unknown address of a hosted domain.
 func (s *Store) ResolveRecipient(address string) (string, error) {
@@ -262,13 +265,16 @@ func (s *Store) resolveLocked(address string) (*account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoSuchUser, err)
 	}
-	if a := s.st.byName[addr]; a != nil {
+	if a := s.byAddressLocked(addr); a != nil {
 		return a, nil
 	}
-	if id, ok := s.st.aliases[addr]; ok {
-		return s.st.accounts[id], nil
-	}
 	d := domainOf(addr)
+	local := addr[:len(addr)-len(d)-1]
+	if i := strings.IndexByte(local, '+'); i > 0 {
+		if a := s.byAddressLocked(local[:i] + "@" + d); a != nil {
+			return a, nil
+		}
+	}
 	if id, ok := s.st.aliases["@"+d]; ok {
 		return s.st.accounts[id], nil
 	}
@@ -276,6 +282,17 @@ func (s *Store) resolveLocked(address string) (*account, error) {
 		return nil, ErrNotHosted
 	}
 	return nil, ErrNoSuchUser
+}
+
+// byAddressLocked is the account named addr, or that alias addr names.
+func (s *Store) byAddressLocked(addr string) *account {
+	if a := s.st.byName[addr]; a != nil {
+		return a
+	}
+	if id, ok := s.st.aliases[addr]; ok {
+		return s.st.accounts[id]
+	}
+	return nil
 }
 
 // Hosted reports whether domain is one of the store's domains.

@@ -186,6 +186,7 @@ func TestAccountsAliasesQuota(t *testing.T) {
 	if err := s.AddAlias(ctx, "@y.org", "b@y.org"); err != nil {
 		t.Fatal(err)
 	}
+	mustAccount(t, s, "c+d@x.org") // an account with "+" in its name is its own
 	for _, c := range []struct {
 		addr, want string
 		err        error
@@ -195,6 +196,16 @@ func TestAccountsAliasesQuota(t *testing.T) {
 		{"anything@y.org", "b@y.org", nil},
 		{"nobody@x.org", "", store.ErrNoSuchUser},
 		{"a@z.org", "", store.ErrNotHosted},
+		// Subaddresses (RFC 5233) reach the address before the "+".
+		{"a+lists@x.org", "a@x.org", nil},
+		{"A+Lists+More@X.org", "a@x.org", nil},
+		{"postmaster+abuse@x.org", "a@x.org", nil},
+		{"c+d@x.org", "c+d@x.org", nil},
+		{"c+e@x.org", "", store.ErrNoSuchUser},
+		{"+a@x.org", "", store.ErrNoSuchUser},
+		{"nobody+a@x.org", "", store.ErrNoSuchUser},
+		{"b+x@y.org", "b@y.org", nil},
+		{"a+x@z.org", "", store.ErrNotHosted},
 	} {
 		got, err := s.ResolveRecipient(c.addr)
 		if got != c.want || !errors.Is(err, c.err) {
