@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,7 +122,7 @@ func readPassword(in io.Reader) (string, error) {
 }
 
 func userMain(io stdio, args []string) error {
-	const usage = "add|passwd|del NAME PATH...  |  list PATH...  (passwords on standard input)"
+	const usage = "add|passwd|del|disable|enable NAME PATH...  |  quota NAME SIZE PATH...  |  list PATH...  (passwords on standard input)"
 	fs := storeFlags(io, "user", usage)
 	pos, err := storeArgs(fs, args, 2)
 	if err != nil {
@@ -144,18 +145,28 @@ func userMain(io stdio, args []string) error {
 		}
 		return nil
 	}
-	if len(pos) < 3 || (verb != "add" && verb != "passwd" && verb != "del") {
+	members := 2
+	if verb == "quota" {
+		members = 3 // NAME SIZE
+	}
+	if len(pos) <= members || !slices.Contains([]string{"add", "passwd", "del", "disable", "enable", "quota"}, verb) {
 		fs.Usage()
 		return errUsage
 	}
 	name := pos[1]
 	var pw string
-	if verb != "del" {
+	var quota int64
+	switch verb {
+	case "add", "passwd":
 		if pw, err = readPassword(io.in); err != nil {
 			return err
 		}
+	case "quota":
+		if quota, err = parseQuota(pos[2]); err != nil {
+			return err
+		}
 	}
-	s, err := openStore(io, pos[2:], false, verb == "add")
+	s, err := openStore(io, pos[members:], false, verb == "add")
 	if err != nil {
 		return err
 	}
@@ -166,6 +177,10 @@ func userMain(io stdio, args []string) error {
 		err = s.SetPassword(ctx, name, pw)
 	case "del":
 		err = s.DelUser(ctx, name)
+	case "disable", "enable":
+		err = s.SetDisabled(ctx, name, verb == "disable")
+	case "quota":
+		err = s.SetQuota(ctx, name, quota)
 	}
 	if err != nil {
 		err = fmt.Errorf("%s %s: %w", verb, name, err) // "add alice@example.org: store: user exists"
@@ -174,6 +189,19 @@ func userMain(io stdio, args []string) error {
 		err = cerr
 	}
 	return err
+}
+
+// parseQuota reads a quota: a size as parseSize reads it, or 0 or "none"
+// for no limit.
+func parseQuota(v string) (int64, error) {
+	if v == "0" || strings.EqualFold(v, "none") {
+		return 0, nil
+	}
+	n, err := parseSize(v)
+	if err != nil {
+		return 0, fmt.Errorf("quota: %w, or 0 or none for no limit", err)
+	}
+	return n, nil
 }
 
 func aliasMain(io stdio, args []string) error {

@@ -136,3 +136,51 @@ func TestUserErrorsNameTheAccount(t *testing.T) {
 		}
 	}
 }
+
+// An account's quota and whether it may log in and take mail are set from
+// the command line, and take effect: a disabled account's mail is refused
+// as an unknown user's would be (67), an over-quota delivery is a
+// temporary failure (75) so that the MTA keeps the message.
+func TestUserQuotaDisable(t *testing.T) {
+	m := storeArray(t)
+	msg := "Subject: q\r\n\r\n" + strings.Repeat("x", 2000) + "\r\n"
+	steps := []struct {
+		stdin  string
+		args   []string
+		code   int
+		outHas string
+	}{
+		{"pw\n", []string{"user", "add", "carol@example.org"}, 0, ""},
+		{"", []string{"user", "quota", "carol@example.org", "3K"}, 0, ""},
+		{"", []string{"user", "list"}, 0, "quota 3072\tenabled"},
+		{msg, []string{"deliver", "--to", "carol@example.org"}, 0, "UID 1"},
+		{msg, []string{"deliver", "--to", "carol@example.org"}, exTempFail, ""},
+		{"", []string{"user", "quota", "carol@example.org", "none"}, 0, ""},
+		{msg, []string{"deliver", "--to", "carol@example.org"}, 0, "UID 2"},
+		{"", []string{"user", "disable", "carol@example.org"}, 0, ""},
+		{"", []string{"user", "list"}, 0, "quota 0\tdisabled"},
+		{msg, []string{"deliver", "--to", "carol@example.org"}, exNoUser, ""},
+		{"", []string{"user", "enable", "carol@example.org"}, 0, ""},
+		{msg, []string{"deliver", "--to", "carol@example.org"}, 0, "UID 3"},
+		{"", []string{"user", "quota", "carol@example.org", "lots"}, 1, ""},
+		{"", []string{"user", "quota", "carol@example.org"}, 2, ""},
+		{"", []string{"user", "disable", "nobody@example.org"}, 1, ""},
+	}
+	for _, s := range steps {
+		args := s.args
+		if len(args) > 2 || args[1] == "list" {
+			args = append(append([]string{}, args...), m...)
+		}
+		if s.code == 2 { // too few words: members are taken for them
+			args = s.args
+		}
+		code, out, errOut := runCmd(t, s.stdin, args...)
+		if code != s.code || !strings.Contains(out, s.outHas) {
+			t.Fatalf("postvault %s = %d, %q (stderr %q), want %d and %q", strings.Join(s.args, " "), code, out, errOut, s.code, s.outHas)
+		}
+	}
+	_, _, errOut := runCmd(t, "", append([]string{"user", "quota", "carol@example.org", "lots"}, m...)...)
+	if !strings.Contains(errOut, "none for no limit") {
+		t.Errorf("a bad quota says %q", errOut)
+	}
+}
