@@ -111,7 +111,11 @@ func (ap *Appliance) openStore(created bool) error {
 		if !created {
 			ap.log.Warn("the array holds no mail store; making a new one")
 		}
-		if err := store.Create(ap.array, nil); err != nil {
+		create := store.CreateSafe // a damaged store is not formatted over
+		if created {
+			create = store.Create // the array was made just now
+		}
+		if err := create(ap.array, nil); err != nil {
 			return fmt.Errorf("appliance: making the store: %w", err)
 		}
 		st, err = store.Open(ap.array, opts)

@@ -62,6 +62,12 @@
 // redundancy, and otherwise reports it as a Problem naming the account,
 // mailbox and UID it affects, and opens with everything else.
 //
+// With neither superblock (or neither one's checkpoint) readable, a
+// read-only Open with Options.Salvage finds the segments by their headers
+// and opens from the newest checkpoint directory record in them
+// (salvage.go); CreateSafe refuses to format a volume that still holds a
+// store's log.
+//
 // # Format
 //
 // The on-disk format is documented byte by byte in docs/store-format.md;

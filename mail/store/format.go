@@ -19,8 +19,8 @@ import (
 // proves it was flushed (then single bad records are bit rot).
 
 const (
-	superSize    = 4096
-	superMagic   = "PVSTORE1"
+	superSize  = 4096
+	superMagic = "PVSTORE1"
 	// superVersion is written into every superblock. Version 2 logs may
 	// hold pad records (type 20) and overlapped batches (flag bit 1);
 	// version 1 logs hold neither, so this code reads them as they are and
@@ -28,7 +28,7 @@ const (
 	// only version 1 refuses a version 2 store instead of misreading it.
 	superVersion    = 2
 	superMinVersion = 1
-	superLen     = 128 // bytes covered by the superblock checksum + 4
+	superLen        = 128 // bytes covered by the superblock checksum + 4
 
 	segHeaderSize = 64
 	segMagic      = "PVSEG001"

@@ -27,6 +27,12 @@ func (s *Store) load() error {
 		sbs = append(sbs, sb)
 	}
 	if len(sbs) == 0 {
+		if s.opts.Salvage && s.readOnly {
+			if serr := s.salvage(nil); serr != nil {
+				return fmt.Errorf("%w (%v)", firstErr, serr)
+			}
+			return nil
+		}
 		return firstErr
 	}
 	sort.Slice(sbs, func(i, j int) bool { return sbs[i].generation > sbs[j].generation })
@@ -43,6 +49,12 @@ func (s *Store) load() error {
 			return nil
 		}
 		s.log.Error("store: checkpoint unreadable", "generation", sb.generation, "err", err)
+	}
+	if s.opts.Salvage && s.readOnly {
+		if serr := s.salvage(sbs); serr != nil {
+			return fmt.Errorf("%w (%v)", err, serr)
+		}
+		return nil
 	}
 	return err
 }

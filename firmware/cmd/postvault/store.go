@@ -69,6 +69,13 @@ type openedStore struct {
 // writes to standard error. A read-only open refuses members that a writer
 // (a running serve) holds: their log changes under a reader.
 func openStore(io stdio, paths []string, readOnly, create bool) (*openedStore, error) {
+	return openStoreSalvage(io, paths, readOnly, create, false)
+}
+
+// openStoreSalvage is openStore that, read-only and with salvage, opens a
+// store whose superblocks or checkpoints are unreadable from what its log
+// holds (store.Options.Salvage).
+func openStoreSalvage(io stdio, paths []string, readOnly, create, salvage bool) (*openedStore, error) {
 	if readOnly {
 		if err := checkNoWriter(paths); err != nil {
 			return nil, err
@@ -92,17 +99,20 @@ func openStore(io stdio, paths []string, readOnly, create bool) (*openedStore, e
 		}
 		return nil, err
 	}
-	opts := &store.Options{ReadOnly: readOnly, CheckpointInterval: -1, CompactWhenFree: -1,
+	opts := &store.Options{ReadOnly: readOnly, Salvage: salvage, CheckpointInterval: -1, CompactWhenFree: -1,
 		Logger: slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	s, err := store.Open(arr, opts)
 	if errors.Is(err, store.ErrNotFormatted) && create {
-		if err = store.Create(arr, nil); err == nil {
+		if err = store.CreateSafe(arr, nil); err == nil {
 			fmt.Fprintln(io.err, "postvault: the array held no mail store; formatted a new one")
 			s, err = store.Open(arr, opts)
 		}
 	}
 	if err != nil {
 		arr.Close()
+		if errors.Is(err, store.ErrNotFormatted) && !salvage && !create {
+			err = fmt.Errorf("%w (if it held one whose superblocks were overwritten, `postvault recover --out DIR` salvages its mail from the log)", err)
+		}
 		return nil, err
 	}
 	return &openedStore{s, arr}, nil
@@ -368,18 +378,22 @@ func recoverMain(io stdio, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	s, err := openStore(io, pos, true, false)
+	if ents, err := os.ReadDir(*out); err == nil && len(ents) > 0 {
+		return fmt.Errorf("%s is not empty: give a new or empty directory (an export never overwrites)", *out)
+	}
+	s, err := openStoreSalvage(io, pos, true, false, true)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if ents, err := os.ReadDir(*out); err == nil && len(ents) > 0 {
-		return fmt.Errorf("%s is not empty: give a new or empty directory (an export never overwrites)", *out)
-	}
 	if err := os.MkdirAll(*out, 0o700); err != nil {
 		return err
 	}
 	for _, p := range s.Problems() {
+		if p.Account == "" {
+			fmt.Fprintf(io.err, "damage: %s\n", p.Detail)
+			continue
+		}
 		fmt.Fprintf(io.err, "damage: %s %s UID %d: %s\n", p.Account, p.Mailbox, p.UID, p.Detail)
 	}
 	st, err := maildir.Export(context.Background(), s.Store, *out, func(w string) { fmt.Fprintln(io.err, "skipped:", w) })

@@ -184,3 +184,37 @@ func TestUserQuotaDisable(t *testing.T) {
 		t.Errorf("a bad quota says %q", errOut)
 	}
 }
+
+// With both superblocks of the store overwritten, the store does not open,
+// but recover salvages the mail from the log (and says so), still without
+// writing to a member.
+func TestRecoverSalvage(t *testing.T) {
+	m := storeArray(t)
+	if code, _, e := runCmd(t, "pw\n", append([]string{"user", "add", "dora@example.org"}, m...)...); code != 0 {
+		t.Fatalf("user add: %s", e)
+	}
+	for _, body := range []string{"Subject: one\r\n\r\nfirst\r\n", "Subject: two\r\n\r\nsecond\r\n"} {
+		if code, _, e := runCmd(t, body, append([]string{"deliver", "--to", "dora@example.org"}, m...)...); code != 0 {
+			t.Fatalf("deliver: %s", e)
+		}
+	}
+	if code, _, e := runCmd(t, strings.Repeat("garbage!", 1024), append([]string{"raid", "write", "--offset", "0"}, m...)...); code != 0 {
+		t.Fatalf("raid write: %s", e)
+	}
+	if code, _, _ := runCmd(t, "", append([]string{"store", "check"}, m...)...); code == 0 {
+		t.Fatal("store check passed a store without superblocks")
+	}
+	before := readFiles(t, m)
+	dir := filepath.Join(t.TempDir(), "out")
+	code, out, errOut := runCmd(t, "", append([]string{"recover", "--out", dir}, m...)...)
+	if code != 0 || !strings.Contains(out, "2 messages") || !strings.Contains(errOut, "salvage") {
+		t.Fatalf("recover = %d %q %q", code, out, errOut)
+	}
+	if !bytes.Equal(before, readFiles(t, m)) {
+		t.Fatal("recover wrote to a member")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "dora@example.org", "cur", mustGlobOne(t, filepath.Join(dir, "dora@example.org", "cur", "*.P2.*"))))
+	if err != nil || !strings.Contains(string(b), "second") {
+		t.Fatalf("exported message: %q %v", b, err)
+	}
+}

@@ -1,0 +1,90 @@
+package appliance
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postvault/postvault/drivers/raid"
+	"github.com/postvault/postvault/mail/store"
+)
+
+// An array whose store lost both superblocks (overwritten: a mistyped dd, a
+// bug) is a damaged store, not a blank array: serve refuses to make a new
+// store over it, and the mail stays for `postvault recover` to salvage.
+func TestServeDoesNotFormatOverALog(t *testing.T) {
+	dir := t.TempDir()
+	ap, _ := startDev(t, dir)
+	ctx := context.Background()
+	if err := ap.store.AddUser(ctx, "alice@example.org", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := ap.store.Account("alice@example.org")
+	if _, _, err := a.Append(ctx, "INBOX", nil, time.Time{}, strings.NewReader("Subject: keep\r\n\r\nKEEP ME\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ap.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	paths, _ := filepath.Glob(filepath.Join(dir, "disk*.img"))
+	arr := assembleFiles(t, paths, false)
+	if _, err := arr.WriteAt(bytes.Repeat([]byte("garbage!"), 1024), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := arr.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	args := []string{"--dev", dir, "--disk-size", fmt.Sprint(64 << 20), "--admin", "admin@example.org"}
+	for _, s := range []string{"imap", "imaps", "pop3", "pop3s", "smtp", "lmtp", "http", "https"} {
+		args = append(args, "--"+s, "127.0.0.1:0")
+	}
+	cfg, err := ParseFlags(args, flag.NewFlagSet("serve", flag.ContinueOnError))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap2, err := Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	if err == nil {
+		ap2.Close()
+		t.Fatal("serve made a new store over a store's log")
+	}
+	if !errors.Is(err, store.ErrLogWithoutRoot) {
+		t.Fatalf("Start = %v, want ErrLogWithoutRoot", err)
+	}
+
+	arr = assembleFiles(t, paths, true)
+	s, err := store.Open(arr, &store.Options{ReadOnly: true, Salvage: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("salvage after the refused start: %v", err)
+	}
+	defer s.Close()
+	if n := s.Stats().Messages; n != 1 {
+		t.Fatalf("%d messages salvaged, want 1", n)
+	}
+}
+
+func assembleFiles(t *testing.T, paths []string, readOnly bool) *raid.Array {
+	t.Helper()
+	var ms []raid.Member
+	for _, p := range paths {
+		m, err := raid.OpenFile(p, readOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	arr, err := raid.Assemble(ms, &raid.AssembleOptions{ReadOnly: readOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return arr
+}

@@ -1,0 +1,228 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postvault/postvault/mail/store/storetest"
+)
+
+// salvageImage writes a store over several 1 MiB segments: 24 messages of
+// 100 KiB, two checkpoints between them, flags after the last one, and
+// returns the volume's image as the power left it (no checkpoint at close)
+// with the offsets of the checkpoint directories the two superblock slots
+// name.
+func salvageImage(t *testing.T, messages int) (img []byte, ckpts []int64) {
+	t.Helper()
+	ctx := context.Background()
+	v := storetest.NewMem(40<<20, 64<<10)
+	if err := Create(v, &CreateOptions{SegmentSize: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(v, sealTestOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUser(ctx, "a@x.org", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.Account("a@x.org")
+	for i := range messages {
+		body := fmt.Sprintf("Subject: %d\r\n\r\nSALVAGE BODY %d\r\n%s", i, i, strings.Repeat("x", 100<<10))
+		if _, _, err := a.Append(ctx, "INBOX", nil, time.Time{}, strings.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+		if i == messages/3 || i == 2*messages/3 {
+			if err := s.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ckpts = append(ckpts, s.sb.ckptOff)
+		}
+	}
+	if _, _, err := a.SetFlags(ctx, "INBOX", UIDSet{{Start: 2, Stop: 3}}, FlagsAdd, []string{FlagFlagged}, 0); err != nil {
+		t.Fatal(err)
+	}
+	return v.Image(), ckpts
+}
+
+// checkSalvaged opens img read-only with Salvage and checks that every
+// message and flag is there, the salvage is reported, and nothing was
+// written.
+func checkSalvaged(t *testing.T, img []byte, messages int) (detail string) {
+	t.Helper()
+	v := storetest.NewMemFrom(img, 64<<10)
+	o := sealTestOpts()
+	o.ReadOnly = true
+	if _, err := Open(storetest.NewMemFrom(img, 64<<10), o); err == nil {
+		t.Fatal("the damaged store opened without salvage")
+	}
+	o.Salvage = true
+	s, err := Open(v, o)
+	if err != nil {
+		t.Fatalf("salvage: %v", err)
+	}
+	defer s.Close()
+	a, err := s.Account("a@x.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _, err := a.Messages("INBOX", nil)
+	if err != nil || len(msgs) != messages {
+		t.Fatalf("%d messages (%v), want %d", len(msgs), err, messages)
+	}
+	if f := msgs[1].Flags; len(f) != 1 || f[0] != FlagFlagged {
+		t.Errorf("UID 2 flags %q, want the \\Flagged set after the last checkpoint", f)
+	}
+	b, err := a.Open("INBOX", uint32(messages))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 40)
+	b.ReadAt(head, 0)
+	b.Close()
+	if want := fmt.Sprintf("SALVAGE BODY %d", messages-1); !bytes.Contains(head, []byte(want)) {
+		t.Errorf("last message begins %q, want %q", head, want)
+	}
+	// The salvage is reported last; before it, at most the rotten
+	// checkpoints that the replay went past.
+	p := s.Problems()
+	if len(p) == 0 || !strings.Contains(p[len(p)-1].Detail, "salvage") {
+		t.Errorf("problems %+v, want the last saying the store was salvaged", p)
+	}
+	for _, q := range p[:max(len(p)-1, 0)] {
+		if !strings.Contains(q.Detail, "checkpoint") {
+			t.Errorf("problem %+v", q)
+		}
+	}
+	if !bytes.Equal(v.Image(), img) {
+		t.Error("salvage wrote to the volume")
+	}
+	if len(p) == 0 {
+		return ""
+	}
+	return p[len(p)-1].Detail
+}
+
+// Both superblocks gone: the segments are found by their headers, the
+// newest checkpoint by a scan, and the log after it replayed.
+func TestSalvageWithoutSuperblocks(t *testing.T) {
+	img, _ := salvageImage(t, 24)
+	clear(img[:2*superSize])
+	if d := checkSalvaged(t, img, 24); !strings.Contains(d, "from the checkpoint at") {
+		t.Errorf("salvaged %q, want from the newest checkpoint", d)
+	}
+}
+
+// Both superblocks readable, both their checkpoints rotten: an older
+// checkpoint, or the log from its first record, serves.
+func TestSalvageWithoutCheckpoints(t *testing.T) {
+	img, ckpts := salvageImage(t, 24)
+	for _, off := range ckpts {
+		img[off+recHeaderSize+2] ^= 0x40
+	}
+	if d := checkSalvaged(t, img, 24); !strings.Contains(d, "start of the log") {
+		t.Errorf("salvaged %q, want from the start of the log", d)
+	}
+}
+
+// A store that never filled its first segment has one segment header: its
+// size is unknown and does not matter.
+func TestSalvageOneSegment(t *testing.T) {
+	ctx := context.Background()
+	v := storetest.NewMem(40<<20, 64<<10)
+	if err := Create(v, &CreateOptions{SegmentSize: 4 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(v, sealTestOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUser(ctx, "a@x.org", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.Account("a@x.org")
+	for i := range 3 {
+		if _, _, err := a.Append(ctx, "INBOX", nil, time.Time{}, strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\nSALVAGE BODY %d\r\n", i, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.SetFlags(ctx, "INBOX", UIDSet{{Start: 2, Stop: 2}}, FlagsAdd, []string{FlagFlagged}, 0)
+	img := v.Image()
+	clear(img[:2*superSize])
+	checkSalvaged(t, img, 3)
+}
+
+// A volume that never held a store stays "not formatted", salvage or not.
+func TestSalvageBlank(t *testing.T) {
+	o := sealTestOpts()
+	o.ReadOnly, o.Salvage = true, true
+	_, err := Open(storetest.NewMem(8<<20, 64<<10), o)
+	if !errors.Is(err, ErrNotFormatted) {
+		t.Fatalf("Open of a blank volume = %v, want ErrNotFormatted", err)
+	}
+}
+
+// When the log cannot be followed to its newest segment, the salvaged
+// store says which records it leaves out.
+func TestSalvageSaysWhatIsMissing(t *testing.T) {
+	img, _ := salvageImage(t, 24)
+	clear(img[:2*superSize])
+	segOf := func(i int) int64 { // dataStart 64 KiB, 1 MiB segments
+		at := int64(bytes.Index(img, []byte(fmt.Sprintf("SALVAGE BODY %d\r\n", i))))
+		return 64<<10 + (at-64<<10)/(1<<20)*(1<<20)
+	}
+	seg := segOf(18)
+	if seg == segOf(23) {
+		t.Fatal("messages 18 and 23 share a segment")
+	}
+	clear(img[seg : seg+segHeaderSize])
+	o := sealTestOpts()
+	o.ReadOnly, o.Salvage = true, true
+	s, err := Open(storetest.NewMemFrom(img, 64<<10), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := s.Stats().Messages; n >= 24 || n < 9 {
+		t.Errorf("%d messages, want those up to the broken segment", n)
+	}
+	found := false
+	for _, p := range s.Problems() {
+		found = found || strings.Contains(p.Detail, "could not be followed")
+	}
+	if !found {
+		t.Errorf("problems %+v do not say what is missing", s.Problems())
+	}
+}
+
+// HasLog finds a store's log near the start of the data area, or where a
+// default-sized segment would start anywhere on the volume, and nothing
+// on a blank one; CreateSafe then refuses.
+func TestHasLog(t *testing.T) {
+	const stripe = 192 << 10
+	blank := storetest.NewMem(600<<20, stripe)
+	if off, ok := HasLog(blank); ok {
+		t.Fatalf("blank volume: log at %d", off)
+	}
+	dataStart := int64(stripe)
+	seg := int64((8<<20 + stripe - 1) / stripe * stripe)
+	for _, at := range []int64{dataStart, dataStart + 7*stripe, dataStart + 60*seg} {
+		v := storetest.NewMem(600<<20, stripe)
+		h := segHeader{index: 3, segSeq: 9, firstSeq: 100}
+		v.WriteAt(h.marshal(), at)
+		if off, ok := HasLog(v); !ok || off != at {
+			t.Errorf("header at %d: HasLog = %d, %v", at, off, ok)
+		}
+		if err := CreateSafe(v, nil); !errors.Is(err, ErrLogWithoutRoot) {
+			t.Errorf("header at %d: CreateSafe = %v", at, err)
+		}
+	}
+	if err := CreateSafe(blank, nil); err != nil {
+		t.Fatalf("CreateSafe on a blank volume: %v", err)
+	}
+}
