@@ -234,6 +234,12 @@ func (a *Array) changedShards(in, n int64, used bool) []shardRange {
 	return out
 }
 
+// InUse reports whether any of the volume range [off, off+length) lies in
+// a region that has held data since it was last discarded (the used map):
+// a range not in use holds nothing of value, so a reader looking for data
+// (the store looking for its log) may skip it without reading.
+func (a *Array) InUse(off, length int64) bool { return a.used.used(off, length) }
+
 // Discard says the volume range holds nothing of value. Whole stripes in it
 // are marked unused: rebuild and scrub skip them, and the next write to one
 // goes in place without journal.

@@ -17,6 +17,10 @@ import (
 	"github.com/postvault/postvault/mail/store"
 )
 
+// The array tells the store which ranges are in use (HasLog and salvage
+// read only those).
+var _ store.UseMap = (*raid.Array)(nil)
+
 // An array whose store lost both superblocks (overwritten: a mistyped dd, a
 // bug) is a damaged store, not a blank array: serve refuses to make a new
 // store over it, and the mail stays for `postvault recover` to salvage.

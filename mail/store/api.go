@@ -37,6 +37,14 @@ type Discarder interface {
 	Discard(off, length int64) error
 }
 
+// UseMap is implemented by volumes that know which ranges have held data
+// since they were last discarded (the RAID's used map). Searching for the
+// log without superblocks (HasLog, salvage) skips ranges not in use, so a
+// large blank array is not read through at every stripe.
+type UseMap interface {
+	InUse(off, length int64) bool
+}
+
 // Repairer is implemented by volumes with redundancy. When a record fails its
 // checksum the store calls Repair on its range and reads it again before
 // reporting it lost. Without it a bad record is reported at once.

@@ -120,7 +120,11 @@ func (s *Store) salvageGeometry(sbs []*superblock) (salvageGeo, error) {
 	}
 	dataStart := (int64(2*superSize) + stripe - 1) / stripe * stripe
 	b := make([]byte, segHeaderSize)
+	um, _ := s.v.(UseMap)
 	header := func(off int64) *segHeader {
+		if um != nil && !um.InUse(off, segHeaderSize) {
+			return nil
+		}
 		if _, err := s.v.ReadAt(b, off); err != nil {
 			return nil
 		}
@@ -220,8 +224,9 @@ func HasLog(v Volume) (off int64, ok bool) {
 	}
 	dataStart := (int64(2*superSize) + stripe - 1) / stripe * stripe
 	b := make([]byte, segHeaderSize)
+	um, _ := v.(UseMap)
 	at := func(off int64) bool {
-		if off+segHeaderSize > v.Size() {
+		if off+segHeaderSize > v.Size() || (um != nil && !um.InUse(off, segHeaderSize)) {
 			return false
 		}
 		if _, err := v.ReadAt(b, off); err != nil {

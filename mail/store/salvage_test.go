@@ -226,3 +226,37 @@ func TestHasLog(t *testing.T) {
 		t.Fatalf("CreateSafe on a blank volume: %v", err)
 	}
 }
+
+// usedOnly is a volume with a used map: reads outside the used range are
+// counted (HasLog must not make them).
+type usedOnly struct {
+	*storetest.Mem
+	lo, hi      int64
+	wastedReads int
+}
+
+func (u *usedOnly) InUse(off, n int64) bool { return off < u.hi && off+n > u.lo }
+
+func (u *usedOnly) ReadAt(p []byte, off int64) (int, error) {
+	if !u.InUse(off, int64(len(p))) {
+		u.wastedReads++
+	}
+	return u.Mem.ReadAt(p, off)
+}
+
+// On a volume that keeps a used map, HasLog reads only what is in use: a
+// blank array is answered without reading it through.
+func TestHasLogReadsOnlyUsedRanges(t *testing.T) {
+	const stripe = 64 << 10
+	blank := &usedOnly{Mem: storetest.NewMem(600<<20, stripe)}
+	if _, ok := HasLog(blank); ok || blank.wastedReads > 0 {
+		t.Fatalf("blank: found %v after %d reads of unused ranges", ok, blank.wastedReads)
+	}
+	at := int64(stripe + 40*(8<<20))
+	v := &usedOnly{Mem: storetest.NewMem(600<<20, stripe), lo: at, hi: at + 1<<20}
+	h := segHeader{index: 40}
+	v.WriteAt(h.marshal(), at)
+	if off, ok := HasLog(v); !ok || off != at || v.wastedReads > 0 {
+		t.Fatalf("HasLog = %d, %v after %d reads of unused ranges", off, ok, v.wastedReads)
+	}
+}
