@@ -59,11 +59,13 @@ type Options struct {
 	// ReadOnly opens the store without ever writing to the volume (recovery,
 	// `postvault store check`). Every changing call returns ErrReadOnly.
 	ReadOnly bool
-	// Salvage, with ReadOnly, lets Open go on when neither superblock or
-	// neither one's checkpoint can be read: it finds the store's segments
-	// and the checkpoints in them and opens from the newest one that reads
-	// (salvage.go), reporting a Problem that says so. `postvault recover`
-	// uses it. Ignored without ReadOnly.
+	// Salvage lets Open go on when neither superblock or neither one's
+	// checkpoint can be read: it finds the store's segments and the
+	// checkpoints in them and opens from the newest one that reads
+	// (salvage.go), reporting a Problem that says so. Read-only, nothing is
+	// written (`postvault recover`); read-write (`postvault store repair`),
+	// Open refuses unless replay reached the newest segment, and then
+	// writes a checkpoint and a superblock before it returns.
 	Salvage bool
 	// Logger receives authentication failures, corruption reports and
 	// compaction progress. Nil means slog.Default().

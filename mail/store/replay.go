@@ -27,7 +27,7 @@ func (s *Store) load() error {
 		sbs = append(sbs, sb)
 	}
 	if len(sbs) == 0 {
-		if s.opts.Salvage && s.readOnly {
+		if s.opts.Salvage {
 			if serr := s.salvage(nil); serr != nil {
 				return fmt.Errorf("%w (%v)", firstErr, serr)
 			}
@@ -50,7 +50,7 @@ func (s *Store) load() error {
 		}
 		s.log.Error("store: checkpoint unreadable", "generation", sb.generation, "err", err)
 	}
-	if s.opts.Salvage && s.readOnly {
+	if s.opts.Salvage {
 		if serr := s.salvage(sbs); serr != nil {
 			return fmt.Errorf("%w (%v)", err, serr)
 		}

@@ -8,7 +8,9 @@ package store
 // read, or neither's checkpoint, a read-only open with Options.Salvage
 // finds the segments, then the checkpoint directories in them, newest
 // first, and opens from the first whose checkpoint reads, as if a
-// superblock had named it. Nothing is written.
+// superblock had named it. Read-only, nothing is written; read-write (store
+// repair), only when replay reached the newest segment, and Open then
+// writes a checkpoint and with it a superblock.
 
 import (
 	"encoding/binary"
@@ -49,6 +51,9 @@ func (s *Store) salvage(sbs []*superblock) error {
 	sort.Slice(segs, func(i, j int) bool { return segs[i].h.segSeq > segs[j].h.segSeq })
 
 	base := superblock{uuid: geo.uuid, segSize: geo.segSize, dataStart: geo.dataStart, segCount: count}
+	for _, sb := range sbs { // a superblock written after salvage must win over these
+		base.generation = max(base.generation, sb.generation)
+	}
 	try := func(sb superblock, what string) bool {
 		s.probMu.Lock()
 		s.problems = nil // what a failed attempt found is not this store's damage
@@ -59,13 +64,25 @@ func (s *Store) salvage(sbs []*superblock) error {
 			return false
 		}
 		// A replay that stopped short of the newest segment (its chain
-		// broken by a reused segment) leaves newer mail out: say so.
+		// broken by a reused segment) leaves newer mail out: say so, and
+		// never write from there (the segments it did not reach would
+		// count as free and be written over).
 		newest := segs[0]
+		if s.applied.seq < newest.h.firstSeq && !s.readOnly {
+			s.log.Error("store: salvage: not writing from "+what+": the log could not be followed to its newest segment",
+				"reached", s.applied.seq, "segment", newest.index, "first", newest.h.firstSeq)
+			return false
+		}
 		if s.applied.seq < newest.h.firstSeq {
 			s.problem(Problem{Offset: s.segOff(newest.index), Seq: s.applied.seq,
 				Detail: fmt.Sprintf("salvage: the log could not be followed past record %d; segment %d holds records from %d on, which are not included", s.applied.seq, newest.index, newest.h.firstSeq)})
 		}
-		s.problem(Problem{Offset: sb.ckptOff, Detail: "superblocks or their checkpoints unreadable: opened (salvage, read-only) from " + what})
+		mode := "read-only"
+		if !s.readOnly {
+			mode = "superblocks rewritten"
+		}
+		s.problem(Problem{Offset: sb.ckptOff, Detail: "superblocks or their checkpoints unreadable: opened (salvage, " + mode + ") from " + what})
+		s.salvaged = true
 		return true
 	}
 	buf := make([]byte, geo.segSize)
@@ -255,7 +272,7 @@ func HasLog(v Volume) (off int64, ok bool) {
 // ErrLogWithoutRoot, when HasLog finds a store's log on it.
 func CreateSafe(v Volume, opts *CreateOptions) error {
 	if off, ok := HasLog(v); ok {
-		return fmt.Errorf("%w (a segment header at volume offset %d); not formatting over it: `postvault recover --out DIR` salvages its mail", ErrLogWithoutRoot, off)
+		return fmt.Errorf("%w (a segment header at volume offset %d); not formatting over it: `postvault store repair` rewrites the superblocks from the log, `postvault recover --out DIR` exports the mail", ErrLogWithoutRoot, off)
 	}
 	return Create(v, opts)
 }

@@ -19,6 +19,7 @@ type Store struct {
 	log      *slog.Logger
 	now      func() time.Time
 	readOnly bool
+	salvaged bool // opened by salvage (salvage.go), not from a superblock
 
 	uuid      [16]byte
 	segSize   int64
@@ -189,8 +190,22 @@ func Open(v Volume, opts *Options) (*Store, error) {
 	}
 	go s.writeLoop()
 	go s.background()
+	if s.salvaged {
+		// The superblocks are rewritten from what salvage found: a
+		// checkpoint now, and the store opens normally from then on.
+		if err := s.checkpoint(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: salvage: writing a checkpoint and superblock: %w", err)
+		}
+		s.log.Warn("store: salvaged: superblock rewritten", "generation", s.sb.generation)
+	}
 	return s, nil
 }
+
+// Salvaged reports whether Open had to salvage the store (Options.Salvage):
+// its superblocks or their checkpoints were unreadable. A read-write open
+// has then written a new checkpoint and superblock.
+func (s *Store) Salvaged() bool { return s.salvaged }
 
 // Close writes a checkpoint (unless read-only), stops background work and
 // closes the volume.

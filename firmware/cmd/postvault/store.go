@@ -111,7 +111,7 @@ func openStoreSalvage(io stdio, paths []string, readOnly, create, salvage bool) 
 	if err != nil {
 		arr.Close()
 		if errors.Is(err, store.ErrNotFormatted) && !salvage && !create {
-			err = fmt.Errorf("%w (if it held one whose superblocks were overwritten, `postvault recover --out DIR` salvages its mail from the log)", err)
+			err = fmt.Errorf("%w (if it held one whose superblocks were overwritten: `postvault store repair` rewrites them from the log, `postvault recover --out DIR` exports its mail)", err)
 		}
 		return nil, err
 	}
@@ -300,7 +300,7 @@ func deliveryExit(err error) error {
 }
 
 func storeMain(io stdio, args []string) error {
-	fs := storeFlags(io, "store", "check|stats|compact PATH...  |  "+settingsUsage)
+	fs := storeFlags(io, "store", "check|stats|compact|repair PATH...  |  "+settingsUsage)
 	pos, err := storeArgs(fs, args, 2)
 	if err != nil {
 		return err
@@ -354,6 +354,27 @@ func storeMain(io stdio, args []string) error {
 			err = cerr
 		}
 		return err
+	case "repair":
+		// A store that opens needs nothing; one whose superblocks or
+		// checkpoints are unreadable is salvaged from its log and its
+		// superblock written again (store.Options.Salvage).
+		s, err := openStoreSalvage(io, pos[1:], false, false, true)
+		if err != nil {
+			return err
+		}
+		if !s.Salvaged() {
+			fmt.Fprintln(io.out, "the store opens from its superblock: nothing to repair")
+			return s.Close()
+		}
+		for _, p := range s.Problems() {
+			fmt.Fprintf(io.out, "found: %s\n", p.Detail)
+		}
+		st := s.Stats()
+		if err := s.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.out, "repaired: %d accounts, %d messages; the store opens normally again\n", st.Accounts, st.Messages)
+		return nil
 	}
 	fs.Usage()
 	return errUsage

@@ -217,4 +217,16 @@ func TestRecoverSalvage(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "second") {
 		t.Fatalf("exported message: %q %v", b, err)
 	}
+	// store repair writes the superblocks again from the log; then the
+	// store opens as before, and a second repair has nothing to do.
+	for _, step := range []struct{ args, want string }{
+		{"store repair", "repaired: 1 accounts, 2 messages"},
+		{"store check", "ok: 1 accounts"},
+		{"store repair", "nothing to repair"},
+	} {
+		code, out, errOut := runCmd(t, "", append(strings.Fields(step.args), m...)...)
+		if code != 0 || !strings.Contains(out, step.want) {
+			t.Fatalf("%s = %d %q %q, want %q", step.args, code, out, errOut, step.want)
+		}
+	}
 }
