@@ -168,7 +168,7 @@ func (s *Store) salvageGeometry(sbs []*superblock) (salvageGeo, error) {
 			continue
 		}
 		size := (off - dataStart) / int64(h.index)
-		if size*int64(h.index) == off-dataStart && size%stripe == 0 && size >= 1<<20 {
+		if size*int64(h.index) == off-dataStart && size%stripe == 0 && size >= 1<<20 && size <= 1<<32 {
 			geo.segSize, geo.dataStart = size, dataStart
 			return geo, nil
 		}

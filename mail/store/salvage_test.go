@@ -17,7 +17,7 @@ import (
 // returns the volume's image as the power left it (no checkpoint at close)
 // with the offsets of the checkpoint directories the two superblock slots
 // name.
-func salvageImage(t *testing.T, messages int) (img []byte, ckpts []int64) {
+func salvageImage(t testing.TB, messages int) (img []byte, ckpts []int64) {
 	t.Helper()
 	ctx := context.Background()
 	v := storetest.NewMem(40<<20, 64<<10)
@@ -335,4 +335,30 @@ func TestSalvageRepairRefusesBrokenChain(t *testing.T) {
 	if !bytes.Equal(v.Image(), img) {
 		t.Error("the refused repair wrote to the volume")
 	}
+}
+
+// Salvage reads whatever is on the volume: damaged segment headers,
+// records and checkpoints anywhere must give an error or a store, never
+// a panic or a write.
+func FuzzSalvage(f *testing.F) {
+	img, _ := salvageImage(f, 12)
+	clear(img[:2*superSize])
+	f.Add(uint32(64<<10+3), byte(0x10), uint32(0), byte(0))
+	f.Add(uint32(64<<10+1<<20+30), byte(0xff), uint32(2<<20+100), byte(0x01))
+	f.Add(uint32(0), byte(0), uint32(4<<20), byte(0x80))
+	o := sealTestOpts()
+	o.ReadOnly, o.Salvage = true, true
+	f.Fuzz(func(t *testing.T, at uint32, mask byte, at2 uint32, mask2 byte) {
+		b := bytes.Clone(img)
+		b[int(at)%len(b)] ^= mask
+		b[int(at2)%len(b)] ^= mask2
+		v := storetest.NewMemFrom(b, 64<<10)
+		if s, err := Open(v, o); err == nil {
+			s.Stats()
+			s.Close()
+		}
+		if !bytes.Equal(v.Image(), b) {
+			t.Fatal("salvage wrote to the volume")
+		}
+	})
 }
