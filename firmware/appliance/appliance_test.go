@@ -24,6 +24,20 @@ import (
 // on a free loopback port.
 func startDev(t *testing.T, dir string) (*Appliance, string) {
 	t.Helper()
+	cfg := devConfig(t, dir)
+	var out bytes.Buffer
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ap, err := Start(context.Background(), cfg, log, &out)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	return ap, out.String()
+}
+
+// devConfig is the configuration of development mode on dir, 64 MiB
+// members, every service on a free loopback port.
+func devConfig(t *testing.T, dir string) *Config {
+	t.Helper()
 	args := []string{"--dev", dir, "--disk-size", fmt.Sprint(64 << 20), "--admin", "admin@example.org"}
 	for _, s := range []string{"imap", "imaps", "pop3", "pop3s", "smtp", "lmtp", "http", "https"} {
 		args = append(args, "--"+s, "127.0.0.1:0")
@@ -32,13 +46,7 @@ func startDev(t *testing.T, dir string) (*Appliance, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ap, err := Start(context.Background(), cfg, log, &out)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	return ap, out.String()
+	return cfg
 }
 
 var passwordRe = regexp.MustCompile(`password (\S+) `)

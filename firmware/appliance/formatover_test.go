@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -45,14 +43,7 @@ func TestServeDoesNotFormatOverALog(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	args := []string{"--dev", dir, "--disk-size", fmt.Sprint(64 << 20), "--admin", "admin@example.org"}
-	for _, s := range []string{"imap", "imaps", "pop3", "pop3s", "smtp", "lmtp", "http", "https"} {
-		args = append(args, "--"+s, "127.0.0.1:0")
-	}
-	cfg, err := ParseFlags(args, flag.NewFlagSet("serve", flag.ContinueOnError))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := devConfig(t, dir)
 	ap2, err := Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err == nil {
 		ap2.Close()

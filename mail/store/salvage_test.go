@@ -12,6 +12,25 @@ import (
 	"github.com/postvault/postvault/mail/store/storetest"
 )
 
+// newAccountStore creates a store with segments of segSize on a 40 MiB
+// volume, opens it and adds the account a@x.org.
+func newAccountStore(t testing.TB, segSize int64) (*Store, *storetest.Mem, *Account) {
+	t.Helper()
+	v := storetest.NewMem(40<<20, 64<<10)
+	if err := Create(v, &CreateOptions{SegmentSize: segSize}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(v, sealTestOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUser(context.Background(), "a@x.org", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.Account("a@x.org")
+	return s, v, a
+}
+
 // salvageImage writes a store over several 1 MiB segments: 24 messages of
 // 100 KiB, two checkpoints between them, flags after the last one, and
 // returns the volume's image as the power left it (no checkpoint at close)
@@ -20,18 +39,7 @@ import (
 func salvageImage(t testing.TB, messages int) (img []byte, ckpts []int64) {
 	t.Helper()
 	ctx := context.Background()
-	v := storetest.NewMem(40<<20, 64<<10)
-	if err := Create(v, &CreateOptions{SegmentSize: 1 << 20}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(v, sealTestOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddUser(ctx, "a@x.org", "pw"); err != nil {
-		t.Fatal(err)
-	}
-	a, _ := s.Account("a@x.org")
+	s, v, a := newAccountStore(t, 1<<20)
 	for i := range messages {
 		body := fmt.Sprintf("Subject: %d\r\n\r\nSALVAGE BODY %d\r\n%s", i, i, strings.Repeat("x", 100<<10))
 		if _, _, err := a.Append(ctx, "INBOX", nil, time.Time{}, strings.NewReader(body)); err != nil {
@@ -134,18 +142,7 @@ func TestSalvageWithoutCheckpoints(t *testing.T) {
 // size is unknown and does not matter.
 func TestSalvageOneSegment(t *testing.T) {
 	ctx := context.Background()
-	v := storetest.NewMem(40<<20, 64<<10)
-	if err := Create(v, &CreateOptions{SegmentSize: 4 << 20}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(v, sealTestOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddUser(ctx, "a@x.org", "pw"); err != nil {
-		t.Fatal(err)
-	}
-	a, _ := s.Account("a@x.org")
+	_, v, a := newAccountStore(t, 4<<20)
 	for i := range 3 {
 		if _, _, err := a.Append(ctx, "INBOX", nil, time.Time{}, strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\nSALVAGE BODY %d\r\n", i, i))); err != nil {
 			t.Fatal(err)
