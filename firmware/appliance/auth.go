@@ -19,7 +19,8 @@ const keyAdmin = "admin.account"
 // The status page's access rules:
 //
 //   - GET and HEAD (the page, /api/status) are open to whoever reaches the
-//     port: they show disk and array state, never mail or accounts.
+//     port: they show disk and array state, never mail or accounts. The
+//     account API's reads (accounts.go) call authorize themselves.
 //   - Every other method changes state (POST /api/bay/N/locate) and needs the
 //     admin account's password, by HTTP Basic authentication (RFC 7617)
 //     checked with the store's one Authenticate, the same path as IMAP and

@@ -111,6 +111,7 @@ func (ap *Appliance) statusHandler() http.Handler {
 		enc.Encode(ap.Report())
 	})
 	mux.HandleFunc("POST /api/bay/{n}/locate", ap.handleLocate)
+	ap.accountRoutes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		d := pageData{StatusReport: ap.Report(), Admin: ap.canSendPassword(r)}

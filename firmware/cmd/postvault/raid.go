@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/postvault/postvault/drivers/raid"
+	"github.com/postvault/postvault/firmware/appliance"
 )
 
 // raidCommands are the `postvault raid` subcommands in this file; add,
@@ -110,28 +111,7 @@ func (p *pathList) String() string     { return strings.Join(*p, ",") }
 func (p *pathList) Set(v string) error { *p = append(*p, v); return nil }
 
 // parseSize reads 65536, 64K, 64k, 64KiB, 512K, 1M, 1MiB, 1G.
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "B"), "I")
-	mult := int64(1)
-	if t != "" {
-		switch t[len(t)-1] {
-		case 'K':
-			mult = 1 << 10
-		case 'M':
-			mult = 1 << 20
-		case 'G':
-			mult = 1 << 30
-		}
-		if mult > 1 {
-			t = t[:len(t)-1]
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a size (use bytes or a K, M or G suffix, e.g. 64K)", s)
-	}
-	return n * mult, nil
-}
+var parseSize = appliance.ParseSize
 
 // openMembers opens paths as members; on error, those opened are closed.
 func openMembers(paths []string, readOnly bool) ([]raid.Member, error) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/postvault/postvault/drivers/raid"
+	"github.com/postvault/postvault/firmware/appliance"
 	"github.com/postvault/postvault/mail/store"
 	"github.com/postvault/postvault/mail/store/maildir"
 )
@@ -201,18 +202,8 @@ func userMain(io stdio, args []string) error {
 	return err
 }
 
-// parseQuota reads a quota: a size as parseSize reads it, or 0 or "none"
-// for no limit.
-func parseQuota(v string) (int64, error) {
-	if v == "0" || strings.EqualFold(v, "none") {
-		return 0, nil
-	}
-	n, err := parseSize(v)
-	if err != nil {
-		return 0, fmt.Errorf("quota: %w, or 0 or none for no limit", err)
-	}
-	return n, nil
-}
+// parseQuota reads a quota: a size, or 0 or "none" for no limit.
+var parseQuota = appliance.ParseQuota
 
 func aliasMain(io stdio, args []string) error {
 	fs := storeFlags(io, "alias", "add|del ADDRESS NAME PATH...")
