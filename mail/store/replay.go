@@ -268,6 +268,17 @@ func (s *Store) replay(p logPos) error {
 			return err
 		}
 		if off == 0 {
+			if r.hdr == nil && s.salvaging {
+				// Salvage only: a segment the log runs into whose header
+				// is lost but whose first batch is the one expected is
+				// read by its records' own (keyed) headers.
+				if h, ok := r.batchAt(segHeaderSize, r.expected); ok && h.seq == r.expected {
+					s.problem(Problem{Offset: s.segOff(r.seg), Seq: r.expected,
+						Detail: fmt.Sprintf("salvage: segment %d has no readable header; read from its records", r.seg)})
+					s.bridged = true
+					r.hdr = &segHeader{uuid: s.uuid, index: r.seg, next: noSegment, segSeq: r.segSeq, firstSeq: r.expected}
+				}
+			}
 			if r.hdr == nil || r.hdr.firstSeq != r.expected {
 				return r.end(0)
 			}

@@ -58,7 +58,9 @@ func (s *Store) salvage(sbs []*superblock) error {
 		s.probMu.Lock()
 		s.problems = nil // what a failed attempt found is not this store's damage
 		s.probMu.Unlock()
+		s.salvaging, s.bridged = true, false
 		err := s.loadFrom(&sb)
+		s.salvaging = false
 		if err != nil {
 			s.log.Warn("store: salvage: cannot open from "+what, "err", err)
 			return false
@@ -68,6 +70,12 @@ func (s *Store) salvage(sbs []*superblock) error {
 		// never write from there (the segments it did not reach would
 		// count as free and be written over).
 		newest := segs[0]
+		if s.bridged && !s.readOnly {
+			// The lost header would stay lost under a log written on;
+			// read-only, the mail is all there.
+			s.log.Error("store: salvage: not writing from " + what + ": a segment of the log has no readable header (recover can export it)")
+			return false
+		}
 		if s.applied.seq < newest.h.firstSeq && !s.readOnly {
 			s.log.Error("store: salvage: not writing from "+what+": the log could not be followed to its newest segment",
 				"reached", s.applied.seq, "segment", newest.index, "first", newest.h.firstSeq)

@@ -164,9 +164,10 @@ func TestSalvageBlank(t *testing.T) {
 	}
 }
 
-// When the log cannot be followed to its newest segment, the salvaged
-// store says which records it leaves out.
-func TestSalvageSaysWhatIsMissing(t *testing.T) {
+// lostHeader returns a salvage image (no superblocks) with the header of
+// the segment holding message 18 cleared (not the newest segment), and
+// that segment's offset.
+func lostHeader(t *testing.T) ([]byte, int64) {
 	img, _ := salvageImage(t, 24)
 	clear(img[:2*superSize])
 	segOf := func(i int) int64 { // dataStart 64 KiB, 1 MiB segments
@@ -178,21 +179,52 @@ func TestSalvageSaysWhatIsMissing(t *testing.T) {
 		t.Fatal("messages 18 and 23 share a segment")
 	}
 	clear(img[seg : seg+segHeaderSize])
+	return img, seg
+}
+
+func salvageRO(t *testing.T, img []byte) *Store {
+	t.Helper()
 	o := sealTestOpts()
 	o.ReadOnly, o.Salvage = true, true
 	s, err := Open(storetest.NewMemFrom(img, 64<<10), o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+func hasProblem(s *Store, text string) bool {
+	for _, p := range s.Problems() {
+		if strings.Contains(p.Detail, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// A segment in the middle of the log whose header is lost is read from its
+// records' own headers (salvage only): every message comes back.
+func TestSalvageBridgesALostHeader(t *testing.T) {
+	img, _ := lostHeader(t)
+	s := salvageRO(t, img)
+	defer s.Close()
+	if n := s.Stats().Messages; n != 24 || !hasProblem(s, "no readable header") {
+		t.Errorf("%d messages, problems %+v; want 24 and the lost header reported", n, s.Problems())
+	}
+}
+
+// When the log cannot be followed to its newest segment (here the lost
+// header's segment has its first batch damaged too), the salvaged store
+// says which records it leaves out.
+func TestSalvageSaysWhatIsMissing(t *testing.T) {
+	img, seg := lostHeader(t)
+	img[seg+segHeaderSize] ^= 0xff // the first batch's record magic
+	s := salvageRO(t, img)
 	defer s.Close()
 	if n := s.Stats().Messages; n >= 24 || n < 9 {
 		t.Errorf("%d messages, want those up to the broken segment", n)
 	}
-	found := false
-	for _, p := range s.Problems() {
-		found = found || strings.Contains(p.Detail, "could not be followed")
-	}
-	if !found {
+	if !hasProblem(s, "could not be followed") {
 		t.Errorf("problems %+v do not say what is missing", s.Problems())
 	}
 }
@@ -310,27 +342,25 @@ func TestSalvageRepairs(t *testing.T) {
 	}
 }
 
-// A read-write salvage that cannot follow the log to its newest segment
-// refuses (the segments it did not reach would be written over as free),
-// and writes nothing; read-only, the same store opens.
+// A read-write salvage refuses, writing nothing, when it cannot follow the
+// log to its newest segment (the segments it did not reach would be
+// written over as free) or had to read a segment without its header (the
+// header would stay lost); read-only, both open.
 func TestSalvageRepairRefusesBrokenChain(t *testing.T) {
-	img, _ := salvageImage(t, 24)
-	clear(img[:2*superSize])
-	segOf := func(i int) int64 {
-		at := int64(bytes.Index(img, []byte(fmt.Sprintf("SALVAGE BODY %d\r\n", i))))
-		return 64<<10 + (at-64<<10)/(1<<20)*(1<<20)
-	}
-	seg := segOf(18)
-	clear(img[seg : seg+segHeaderSize])
-	v := storetest.NewMemFrom(img, 64<<10)
-	o := sealTestOpts()
-	o.Salvage = true
-	if s, err := Open(v, o); err == nil {
-		s.Close()
-		t.Fatal("read-write salvage opened a log it could not follow to its end")
-	}
-	if !bytes.Equal(v.Image(), img) {
-		t.Error("the refused repair wrote to the volume")
+	bridged, seg := lostHeader(t)
+	broken := bytes.Clone(bridged)
+	broken[seg+segHeaderSize] ^= 0xff
+	for name, img := range map[string][]byte{"lost header": bridged, "broken chain": broken} {
+		v := storetest.NewMemFrom(img, 64<<10)
+		o := sealTestOpts()
+		o.Salvage = true
+		if s, err := Open(v, o); err == nil {
+			s.Close()
+			t.Errorf("%s: read-write salvage opened a log it could not follow whole", name)
+		}
+		if !bytes.Equal(v.Image(), img) {
+			t.Errorf("%s: the refused repair wrote to the volume", name)
+		}
 	}
 }
 

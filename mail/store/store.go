@@ -20,6 +20,9 @@ type Store struct {
 	now      func() time.Time
 	readOnly bool
 	salvaged bool // opened by salvage (salvage.go), not from a superblock
+	// salvaging is set while salvage tries an opening; replay then reads a
+	// segment whose header is lost from its records, and sets bridged.
+	salvaging, bridged bool
 
 	uuid      [16]byte
 	segSize   int64
