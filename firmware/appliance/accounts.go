@@ -15,6 +15,7 @@ package appliance
 //	POST   /api/accounts/{name}/enable
 //	DELETE /api/accounts/{name}?delete-mail=yes   the account and all its mail
 //	GET    /api/aliases                        the aliases (JSON)
+//	GET    /api/store/problems                 damage the store found (JSON)
 //	POST   /api/aliases/{address}              body: the account it delivers to
 //	DELETE /api/aliases/{address}
 
@@ -78,6 +79,18 @@ type accountJSON struct {
 	Bytes    int64  `json:"bytes"`
 	Quota    int64  `json:"quota"` // 0: no limit
 	Disabled bool   `json:"disabled"`
+}
+
+// problemJSON is one piece of damage in GET /api/store/problems (admin
+// only: it names accounts, mailboxes and UIDs; the open status page shows
+// the count).
+type problemJSON struct {
+	Offset  int64  `json:"offset"`
+	Seq     uint64 `json:"seq,omitempty"`
+	Account string `json:"account,omitempty"`
+	Mailbox string `json:"mailbox,omitempty"`
+	UID     uint32 `json:"uid,omitempty"`
+	Detail  string `json:"detail"`
 }
 
 // aliasJSON is one alias in GET /api/aliases.
@@ -166,6 +179,13 @@ func (ap *Appliance) accountRoutes(mux *http.ServeMux) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
+	}))
+	mux.HandleFunc("GET /api/store/problems", admin(func(w http.ResponseWriter, r *http.Request) error {
+		out := []problemJSON{}
+		for _, p := range ap.store.Problems() {
+			out = append(out, problemJSON{p.Offset, p.Seq, p.Account, p.Mailbox, p.UID, p.Detail})
+		}
+		return writeJSON(w, out)
 	}))
 	mux.HandleFunc("GET /api/aliases", admin(func(w http.ResponseWriter, r *http.Request) error {
 		out := []aliasJSON{}

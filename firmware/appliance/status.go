@@ -157,6 +157,7 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 {{end}}</table>
 {{template "disks" .}}
 <h2>Mail</h2><p>{{.Store.Accounts}} accounts, {{.Store.Messages}} messages, {{bytes .Store.LiveBytes}} live of {{bytes .Store.VolumeBytes}}</p>
+{{if .Store.Problems}}<p id="damage" class="failed">The mail store found damage it could not repair from parity: {{.Store.Problems}} problem(s). Which mail: <a href="/api/store/problems">/api/store/problems</a> (admin account). Run a scrub; replace a disk that reports errors.</p>{{end}}
 <p><a href="/api/status">JSON</a></p>
 </body></html>
 `))
