@@ -9,6 +9,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/postvault/postvault/hal"
 )
 
 // Damage the store finds (a body that fails its checksum with parity that
@@ -57,6 +59,16 @@ func TestStoreDamageShown(t *testing.T) {
 				t.Fatal("the damaged body was served as if whole")
 			}
 		}
+	}
+
+	if ap.disks == nil {
+		t.Fatal("no disk manager in development mode")
+	}
+	if err := ap.disks.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if got := ap.disks.Status(); got != hal.StatusAttention {
+		t.Errorf("front status LED %s with store damage, want attention", got)
 	}
 
 	base := "http://" + ap.Addrs().HTTP

@@ -41,7 +41,8 @@ func (ap *Appliance) startDisks(ms []raid.Member) {
 		return
 	}
 	box := ap.cfg.Dev == "" && len(ap.cfg.Members) == 0
-	opts := &diskmgr.Options{Members: ms, Logger: ap.log.With("part", "disks")}
+	opts := &diskmgr.Options{Members: ms, Logger: ap.log.With("part", "disks"),
+		Attention: func() bool { return len(ap.store.Problems()) > 0 }}
 	if !box {
 		opts.BayOf = positionBays(ap.memberPaths())
 	}

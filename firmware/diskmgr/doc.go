@@ -19,8 +19,9 @@
 //
 // Locate (SetLocate, from the web page) overrides a bay's pattern while it
 // is set. The front status LED shows attention when the array is degraded
-// or failed or a bay shows fail or pfa, busy while a rebuild or scrub runs,
-// ok otherwise.
+// or failed, a bay shows fail or pfa, or Options.Attention says so (the
+// appliance: the mail store found damage), busy while a rebuild or scrub
+// runs, ok otherwise.
 //
 // A member is found in its bay by its device name (raid's MemberStatus.Device):
 // first through the disks hotplug reported (device node -> sata.Disk.Bay ->

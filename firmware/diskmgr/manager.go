@@ -55,6 +55,11 @@ type Options struct {
 	Clock clockwork.Clock
 	// Logger receives every event as well. Nil: slog.Default().
 	Logger *slog.Logger
+	// Attention, asked at every poll, reports whether something beside
+	// the disks needs the admin (the mail store found damage that parity
+	// could not mend): the front status LED then shows attention. Nil:
+	// only the disks decide.
+	Attention func() bool
 }
 
 // Bay is one bay as the status page shows it.

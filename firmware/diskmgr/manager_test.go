@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -403,4 +404,26 @@ func TestFrontStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Something beside the disks that needs the admin (the appliance passes
+// "the mail store found damage") turns the front LED to attention while
+// it lasts, with every bay still normal.
+func TestAttentionFromOutside(t *testing.T) {
+	var mu sync.Mutex
+	damage := false
+	r := newRig(t, nil, &Options{Attention: func() bool { mu.Lock(); defer mu.Unlock(); return damage }})
+	if got := r.mgr.Status(); got != hal.StatusOK {
+		t.Fatalf("Status() = %s before any damage, want ok", got)
+	}
+	mu.Lock()
+	damage = true
+	mu.Unlock()
+	if err := r.mgr.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.mgr.Status(); got != hal.StatusAttention {
+		t.Errorf("Status() = %s with store damage, want attention", got)
+	}
+	r.wantPatterns(hal.Normal, hal.Normal, hal.Normal, hal.Normal, hal.Normal, hal.Normal)
 }

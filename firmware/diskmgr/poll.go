@@ -57,6 +57,9 @@ func (m *Manager) poll(ctx context.Context) {
 		m.show(v.Number, show)
 	}
 	front := FrontStatus(st.State, job, view)
+	if front != hal.StatusAttention && m.o.Attention != nil && m.o.Attention() {
+		front = hal.StatusAttention
+	}
 	m.mu.Lock()
 	m.view, m.status = view, front
 	m.mu.Unlock()
