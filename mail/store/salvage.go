@@ -139,26 +139,8 @@ func (s *Store) salvageGeometry(sbs []*superblock) (salvageGeo, error) {
 		sb := sbs[0]
 		return salvageGeo{sb.uuid, sb.segSize, sb.dataStart}, nil
 	}
-	stripe := int64(64 << 10)
-	if g, ok := s.v.(Geometry); ok && g.StripeSize() > 0 {
-		stripe = g.StripeSize()
-	}
-	dataStart := (int64(2*superSize) + stripe - 1) / stripe * stripe
-	b := make([]byte, segHeaderSize)
-	um, _ := s.v.(UseMap)
-	header := func(off int64) *segHeader {
-		if um != nil && !um.InUse(off, segHeaderSize) {
-			return nil
-		}
-		if _, err := s.v.ReadAt(b, off); err != nil {
-			return nil
-		}
-		h, err := parseSegHeader(b)
-		if err != nil {
-			return nil
-		}
-		return h
-	}
+	stripe, dataStart := layoutOf(s.v)
+	header := newHeaderProbe(s.v).at
 	var geo salvageGeo
 	have := false
 	if h := header(dataStart); h != nil && h.index == 0 {
@@ -243,23 +225,9 @@ const probeSpan = 256 << 20
 // whose superblocks are unreadable (ErrNotFormatted) but that has a log is
 // a damaged store, not a blank one, and must not be formatted over.
 func HasLog(v Volume) (off int64, ok bool) {
-	stripe := int64(64 << 10)
-	if g, ok := v.(Geometry); ok && g.StripeSize() > 0 {
-		stripe = g.StripeSize()
-	}
-	dataStart := (int64(2*superSize) + stripe - 1) / stripe * stripe
-	b := make([]byte, segHeaderSize)
-	um, _ := v.(UseMap)
-	at := func(off int64) bool {
-		if off+segHeaderSize > v.Size() || (um != nil && !um.InUse(off, segHeaderSize)) {
-			return false
-		}
-		if _, err := v.ReadAt(b, off); err != nil {
-			return false
-		}
-		_, err := parseSegHeader(b)
-		return err == nil
-	}
+	stripe, dataStart := layoutOf(v)
+	probe := newHeaderProbe(v)
+	at := func(off int64) bool { return probe.at(off) != nil }
 	for off := dataStart; off < dataStart+probeSpan && off < v.Size(); off += stripe {
 		if at(off) {
 			return off, true
@@ -283,4 +251,44 @@ func CreateSafe(v Volume, opts *CreateOptions) error {
 		return fmt.Errorf("%w (a segment header at volume offset %d); not formatting over it: `postvault store repair` rewrites the superblocks from the log, `postvault recover --out DIR` exports the mail", ErrLogWithoutRoot, off)
 	}
 	return Create(v, opts)
+}
+
+// layoutOf returns v's stripe size (64 KiB when v does not tell) and
+// dataStart, where Create puts segment 0: the first stripe boundary after
+// the two superblock slots.
+func layoutOf(v Volume) (stripe, dataStart int64) {
+	stripe = 64 << 10
+	if g, ok := v.(Geometry); ok && g.StripeSize() > 0 {
+		stripe = g.StripeSize()
+	}
+	return stripe, (int64(2*superSize) + stripe - 1) / stripe * stripe
+}
+
+// headerProbe reads whatever segment header (of any store) lies at a
+// volume offset, without reading ranges the volume's UseMap says hold
+// nothing.
+type headerProbe struct {
+	v  Volume
+	um UseMap
+	b  []byte
+}
+
+func newHeaderProbe(v Volume) *headerProbe {
+	um, _ := v.(UseMap)
+	return &headerProbe{v: v, um: um, b: make([]byte, segHeaderSize)}
+}
+
+// at returns the segment header at off, or nil.
+func (p *headerProbe) at(off int64) *segHeader {
+	if off < 0 || off+segHeaderSize > p.v.Size() || (p.um != nil && !p.um.InUse(off, segHeaderSize)) {
+		return nil
+	}
+	if _, err := p.v.ReadAt(p.b, off); err != nil {
+		return nil
+	}
+	h, err := parseSegHeader(p.b)
+	if err != nil {
+		return nil
+	}
+	return h
 }

@@ -106,10 +106,7 @@ func Create(v Volume, opts *CreateOptions) error {
 	if opts == nil {
 		opts = &CreateOptions{}
 	}
-	stripe := int64(64 << 10)
-	if g, ok := v.(Geometry); ok && g.StripeSize() > 0 {
-		stripe = g.StripeSize()
-	}
+	stripe, dataStart := layoutOf(v)
 	seg := opts.SegmentSize
 	if seg == 0 {
 		seg = defaultSegmentSize(v.Size())
@@ -121,7 +118,6 @@ func Create(v Volume, opts *CreateOptions) error {
 	if seg > 1<<32 {
 		return fmt.Errorf("store: segment size %d too large", seg)
 	}
-	dataStart := (int64(2*superSize) + stripe - 1) / stripe * stripe
 	count := (v.Size() - dataStart) / seg
 	if count < 4 {
 		return fmt.Errorf("store: volume of %d bytes holds %d segments of %d, need 4", v.Size(), max(count, 0), seg)
