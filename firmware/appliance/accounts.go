@@ -93,6 +93,10 @@ type problemJSON struct {
 	Detail  string `json:"detail"`
 }
 
+func accountOf(u store.User) accountJSON {
+	return accountJSON{u.Name, u.Messages, u.Usage, u.Quota, u.Disabled}
+}
+
 // aliasJSON is one alias in GET /api/aliases.
 type aliasJSON struct {
 	Address string `json:"address"` // "@example.org" is a catch-all
@@ -116,7 +120,7 @@ func (ap *Appliance) accountRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/accounts", admin(func(w http.ResponseWriter, r *http.Request) error {
 		out := []accountJSON{}
 		for _, u := range ap.store.Users() {
-			out = append(out, accountJSON{u.Name, u.Messages, u.Usage, u.Quota, u.Disabled})
+			out = append(out, accountOf(u))
 		}
 		return writeJSON(w, out)
 	}))
@@ -226,7 +230,7 @@ func (ap *Appliance) answerAccount(w http.ResponseWriter, r *http.Request, code 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	return json.NewEncoder(w).Encode(accountJSON{u.Name, u.Messages, u.Usage, u.Quota, u.Disabled})
+	return json.NewEncoder(w).Encode(accountOf(u))
 }
 
 func writeJSON(w http.ResponseWriter, v any) error {
